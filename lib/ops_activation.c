@@ -1,0 +1,154 @@
+/* ops_activation.c -- pointwise nonlinearities and the softmax family. */
+#include "ops.h"
+
+#include <math.h>
+
+static nn_tensor *unary(nn_graph *g, nn_op op, nn_tensor *a, nn_real arg)
+{
+    nn_tensor *y = nn_op_output(g, op, a->ndim, a->shape, a, NULL, NULL);
+    y->farg[0] = arg;
+    nn_op_run(y);
+    return y;
+}
+
+nn_tensor *nn_relu(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_RELU, a, 0); }
+nn_tensor *nn_leaky_relu(nn_graph *g, nn_tensor *a, nn_real slope) { return unary(g, NN_OP_LEAKY_RELU, a, slope); }
+nn_tensor *nn_sigmoid(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_SIGMOID, a, 0); }
+nn_tensor *nn_tanh(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_TANH, a, 0); }
+nn_tensor *nn_softmax(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_SOFTMAX, a, 0); }
+nn_tensor *nn_log_softmax(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_LOG_SOFTMAX, a, 0); }
+
+/* relu: y = max(0, x);  dL/dx = dL/dy * [x > 0] */
+void nn_op_relu_forward(nn_tensor *y)
+{
+    const nn_real *x = y->src[0]->data;
+    for (size_t i = 0; i < y->numel; i++) y->data[i] = x[i] > 0 ? x[i] : 0;
+}
+void nn_op_relu_backward(nn_tensor *y)
+{
+    nn_tensor *x = y->src[0];
+    if (!x->grad) return;
+    for (size_t i = 0; i < y->numel; i++) x->grad[i] += x->data[i] > 0 ? y->grad[i] : 0;
+}
+
+/* leaky relu: y = x if x > 0 else s x;  dL/dx = dL/dy * (x > 0 ? 1 : s) */
+void nn_op_leaky_relu_forward(nn_tensor *y)
+{
+    const nn_real *x = y->src[0]->data, s = y->farg[0];
+    for (size_t i = 0; i < y->numel; i++) y->data[i] = x[i] > 0 ? x[i] : s * x[i];
+}
+void nn_op_leaky_relu_backward(nn_tensor *y)
+{
+    nn_tensor *x = y->src[0];
+    const nn_real s = y->farg[0];
+    if (!x->grad) return;
+    for (size_t i = 0; i < y->numel; i++) x->grad[i] += y->grad[i] * (x->data[i] > 0 ? 1 : s);
+}
+
+/* sigmoid: y = 1 / (1 + e^-x);  dy/dx = y (1 - y), so backward needs only y */
+void nn_op_sigmoid_forward(nn_tensor *y)
+{
+    const nn_real *x = y->src[0]->data;
+    for (size_t i = 0; i < y->numel; i++) y->data[i] = (nn_real)(1.0 / (1.0 + exp(-(double)x[i])));
+}
+void nn_op_sigmoid_backward(nn_tensor *y)
+{
+    nn_tensor *x = y->src[0];
+    if (!x->grad) return;
+    for (size_t i = 0; i < y->numel; i++) x->grad[i] += y->grad[i] * y->data[i] * (1 - y->data[i]);
+}
+
+/* tanh: y = tanh x;  dy/dx = 1 - y^2 */
+void nn_op_tanh_forward(nn_tensor *y)
+{
+    const nn_real *x = y->src[0]->data;
+    for (size_t i = 0; i < y->numel; i++) y->data[i] = (nn_real)tanh((double)x[i]);
+}
+void nn_op_tanh_backward(nn_tensor *y)
+{
+    nn_tensor *x = y->src[0];
+    if (!x->grad) return;
+    for (size_t i = 0; i < y->numel; i++) x->grad[i] += y->grad[i] * (1 - y->data[i] * y->data[i]);
+}
+
+/* softmax over the last axis: y_j = e^{x_j} / sum_k e^{x_k}
+ *   dL/dx_j = y_j (dL/dy_j - sum_k dL/dy_k y_k)      (the Jacobian diag(y) - y y^T applied) */
+void nn_op_softmax_forward(nn_tensor *y)
+{
+    nn_kernel_softmax(y->data, y->src[0]->data, nn_rows(y), nn_last_dim(y));
+}
+void nn_op_softmax_backward(nn_tensor *y)
+{
+    nn_tensor *x = y->src[0];
+    if (!x->grad) return;
+    int rows = nn_rows(y), cols = nn_last_dim(y);
+    for (int r = 0; r < rows; r++) {
+        const nn_real *yr = y->data + (size_t)r * cols, *gr = y->grad + (size_t)r * cols;
+        nn_real *xr = x->grad + (size_t)r * cols;
+        double dot = 0;
+        for (int c = 0; c < cols; c++) dot += (double)gr[c] * yr[c];
+        for (int c = 0; c < cols; c++) xr[c] += yr[c] * (nn_real)(gr[c] - dot);
+    }
+}
+
+/* log softmax: y_j = x_j - log sum_k e^{x_k}
+ *   dL/dx_j = dL/dy_j - softmax(x)_j sum_k dL/dy_k,   with softmax(x)_j = e^{y_j} */
+void nn_op_log_softmax_forward(nn_tensor *y)
+{
+    nn_kernel_log_softmax(y->data, y->src[0]->data, nn_rows(y), nn_last_dim(y));
+}
+void nn_op_log_softmax_backward(nn_tensor *y)
+{
+    nn_tensor *x = y->src[0];
+    if (!x->grad) return;
+    int rows = nn_rows(y), cols = nn_last_dim(y);
+    for (int r = 0; r < rows; r++) {
+        const nn_real *yr = y->data + (size_t)r * cols, *gr = y->grad + (size_t)r * cols;
+        nn_real *xr = x->grad + (size_t)r * cols;
+        double total = 0;
+        for (int c = 0; c < cols; c++) total += gr[c];
+        for (int c = 0; c < cols; c++) xr[c] += gr[c] - (nn_real)(exp((double)yr[c]) * total);
+    }
+}
+
+nn_tensor *nn_gelu(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_GELU, a, 0); }
+nn_tensor *nn_elu(nn_graph *g, nn_tensor *a, nn_real alpha) { return unary(g, NN_OP_ELU, a, alpha); }
+
+/* GELU, the exact form: y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), Phi the normal CDF.
+ *   dy/dx = Phi(x) + x phi(x),   phi(x) = e^{-x^2/2} / sqrt(2 pi)   (product rule) */
+void nn_op_gelu_forward(nn_tensor *y)
+{
+    const nn_real *x = y->src[0]->data;
+    for (size_t i = 0; i < y->numel; i++) {
+        double v = x[i];
+        y->data[i] = (nn_real)(0.5 * v * (1.0 + erf(v * M_SQRT1_2)));
+    }
+}
+void nn_op_gelu_backward(nn_tensor *y)
+{
+    nn_tensor *x = y->src[0];
+    if (!x->grad) return;
+    const double inv_sqrt_2pi = 0.39894228040143267794;
+    for (size_t i = 0; i < y->numel; i++) {
+        double v = x->data[i];
+        double cdf = 0.5 * (1.0 + erf(v * M_SQRT1_2)), pdf = inv_sqrt_2pi * exp(-0.5 * v * v);
+        x->grad[i] += y->grad[i] * (nn_real)(cdf + v * pdf);
+    }
+}
+
+/* ELU: y = x if x > 0, else alpha (e^x - 1);
+ *   dy/dx = 1 if x > 0, else alpha e^x = y + alpha   (so backward reuses y) */
+void nn_op_elu_forward(nn_tensor *y)
+{
+    const nn_real *x = y->src[0]->data, alpha = y->farg[0];
+    for (size_t i = 0; i < y->numel; i++)
+        y->data[i] = x[i] > 0 ? x[i] : alpha * (nn_real)expm1((double)x[i]);
+}
+void nn_op_elu_backward(nn_tensor *y)
+{
+    nn_tensor *x = y->src[0];
+    const nn_real alpha = y->farg[0];
+    if (!x->grad) return;
+    for (size_t i = 0; i < y->numel; i++)
+        x->grad[i] += y->grad[i] * (x->data[i] > 0 ? 1 : y->data[i] + alpha);
+}

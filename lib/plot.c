@@ -1,0 +1,269 @@
+/* plot.c -- figures through gnuplot. Each figure is DIR/NAME.dat (the numbers) and
+ * DIR/NAME.gp (a readable script); when gnuplot is installed it renders DIR/NAME.png at once,
+ * otherwise the two files wait for `gnuplot NAME.gp`. */
+#include "nn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* strong colours for points and lines, pale ones for decision regions (ColorBrewer Set1/Pastel1) */
+static const char *strong[] = {"#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00",
+                               "#a65628", "#f781bf", "#999999", "#17becf", "#bcbd22"};
+static const char *pale[] = {"#fbb4ae", "#b3cde3", "#ccebc5", "#decbe4", "#fed9a6",
+                             "#e5d8bd", "#fddaec", "#f2f2f2", "#c7eef3", "#eef0b0"};
+enum { NCOLORS = 10 };
+
+int nn_plot_have_gnuplot(void)
+{
+    static int known = -1;
+    if (known < 0) known = system("command -v gnuplot >/dev/null 2>&1") == 0;
+    return known;
+}
+
+static FILE *open_file(const char *dir, const char *name, const char *ext, char *path, size_t len)
+{
+    nn_io_mkdir_p(dir);
+    snprintf(path, len, "%s/%s.%s", dir, name, ext);
+    FILE *f = fopen(path, "w");
+    if (!f) nn_fail("%s: cannot write: %s", path, strerror(errno));
+    return f;
+}
+
+static void close_file(FILE *f, const char *path)
+{
+    if (ferror(f) | fclose(f)) nn_fail("%s: write failed", path);
+}
+
+/* a gnuplot string literal: quotes and backslashes escaped, newlines as \n */
+static const char *quoted(const char *s, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[at++] = '"';
+    for (; s && *s && at + 3 < len; s++) {
+        if (*s == '"' || *s == '\\' || *s == '\n') buf[at++] = '\\';
+        buf[at++] = *s == '\n' ? 'n' : *s; /* "\n" is a line break inside gnuplot's "..." */
+    }
+    buf[at++] = '"';
+    buf[at] = 0;
+    return buf;
+}
+
+static FILE *script_start(const char *dir, const char *name, char *path, size_t len, int w, int h)
+{
+    FILE *gp = open_file(dir, name, "gp", path, len);
+    fprintf(gp, "# render with: gnuplot %s.gp  (from this directory)\n", name);
+    fprintf(gp, "set terminal pngcairo size %d,%d enhanced font 'sans,11'\n", w, h);
+    fprintf(gp, "set output '%s.png'\n", name);
+    return gp;
+}
+
+/* run gnuplot NAME.gp inside DIR; its chatter goes to DIR/NAME.log */
+static void render(const char *dir, const char *name)
+{
+    if (!nn_plot_have_gnuplot()) {
+        static int told;
+        if (!told++)
+            fprintf(stderr, "note: gnuplot not found; figures written as %s/*.gp + .dat -- render "
+                            "with: cd %s && gnuplot %s.gp  (sudo apt-get install gnuplot-nox)\n",
+                    dir, dir, name);
+        return;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) nn_fail("nn_plot: fork failed: %s", strerror(errno));
+    if (pid == 0) {
+        char script[512], log[512];
+        snprintf(script, sizeof script, "%s.gp", name);
+        snprintf(log, sizeof log, "%s.log", name);
+        if (chdir(dir) != 0) _exit(127);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execlp("gnuplot", "gnuplot", script, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    char log[1024];
+    snprintf(log, sizeof log, "%s/%s.log", dir, name);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "warning: gnuplot could not render %s/%s.gp (see %s)\n", dir, name, log);
+    else
+        remove(log);
+}
+
+void nn_plot_lines(const char *dir, const char *name, const char *title, const char *xlabel,
+                   const char *ylabel, const nn_plot_series *series, int nseries, int logy)
+{
+    char path[1024], q[512];
+    FILE *dat = open_file(dir, name, "dat", path, sizeof path);
+    for (int s = 0; s < nseries; s++) {
+        fprintf(dat, "# series %d: %s\n# x y\n", s, series[s].label ? series[s].label : "");
+        for (int i = 0; i < series[s].n; i++)
+            fprintf(dat, "%.6g %.6g\n", series[s].x ? series[s].x[i] : (double)i, series[s].y[i]);
+        fprintf(dat, "\n\n"); /* two blank lines: the next gnuplot `index` */
+    }
+    close_file(dat, path);
+
+    FILE *gp = script_start(dir, name, path, sizeof path, 900, 560);
+    fprintf(gp, "set title %s\n", quoted(title, q, sizeof q));
+    fprintf(gp, "set xlabel %s\n", quoted(xlabel, q, sizeof q));
+    fprintf(gp, "set ylabel %s\n", quoted(ylabel, q, sizeof q));
+    fprintf(gp, "set grid lc rgb '#dddddd'\nset key outside right top\n");
+    if (logy) fprintf(gp, "set logscale y\n");
+    fprintf(gp, "plot \\\n");
+    for (int s = 0; s < nseries; s++)
+        fprintf(gp, "  '%s.dat' index %d using 1:2 with lines lw 2 lc rgb '%s' title %s%s\n", name,
+                s, strong[s % NCOLORS], quoted(series[s].label, q, sizeof q),
+                s + 1 < nseries ? ", \\" : "");
+    close_file(gp, path);
+    render(dir, name);
+}
+
+static int max_label(const int *labels, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) k = labels[i] > k ? labels[i] : k;
+    return k;
+}
+
+/* points grouped by class, one gnuplot index per class */
+static void write_points(FILE *dat, const nn_real *points, const int *labels, int n, int classes)
+{
+    for (int c = 0; c < classes; c++) {
+        fprintf(dat, "# class %d: x y\n", c);
+        for (int i = 0; i < n; i++)
+            if (labels[i] == c)
+                fprintf(dat, "%.6g %.6g\n", (double)points[2 * i], (double)points[2 * i + 1]);
+        fprintf(dat, "\n\n");
+    }
+}
+
+static void plot_points(FILE *gp, const char *file, int first_index, int classes, int outline)
+{
+    for (int c = 0; c < classes; c++) {
+        if (outline)
+            fprintf(gp, "  '%s' index %d using 1:2 with points pt 7 ps 0.9 lc rgb 'black' notitle, \\\n",
+                    file, first_index + c);
+        fprintf(gp, "  '%s' index %d using 1:2 with points pt 7 ps 0.6 lc rgb '%s' title 'class %d'%s\n",
+                file, first_index + c, strong[c % NCOLORS], c, c + 1 < classes ? ", \\" : "");
+    }
+}
+
+void nn_plot_scatter(const char *dir, const char *name, const char *title,
+                     const nn_real *points, const int *labels, int n)
+{
+    char path[1024], q[512], file[600];
+    int classes = max_label(labels, n) + 1;
+    FILE *dat = open_file(dir, name, "dat", path, sizeof path);
+    write_points(dat, points, labels, n, classes);
+    close_file(dat, path);
+    FILE *gp = script_start(dir, name, path, sizeof path, 800, 700);
+    fprintf(gp, "set title %s\nset key outside right top\nset grid lc rgb '#eeeeee'\nplot \\\n",
+            quoted(title, q, sizeof q));
+    snprintf(file, sizeof file, "%s.dat", name);
+    plot_points(gp, file, 0, classes, 0);
+    close_file(gp, path);
+    render(dir, name);
+}
+
+void nn_plot_boundary(const char *dir, const char *name, const char *title,
+                      const int *grid_class, int gw, int gh, double x0, double x1, double y0,
+                      double y1, const nn_real *points, const int *labels, int n)
+{
+    char path[1024], q[512], file[600];
+    int classes = max_label(labels, n) + 1;
+    for (int i = 0; i < gw * gh; i++) classes = grid_class[i] + 1 > classes ? grid_class[i] + 1 : classes;
+    FILE *dat = open_file(dir, name, "dat", path, sizeof path);
+    fprintf(dat, "# predicted class on a %d x %d grid: x y class\n", gw, gh);
+    for (int j = 0; j < gh; j++) {
+        double y = y0 + (y1 - y0) * (j + 0.5) / gh;
+        for (int i = 0; i < gw; i++)
+            fprintf(dat, "%.6g %.6g %d\n", x0 + (x1 - x0) * (i + 0.5) / gw, y, grid_class[j * gw + i]);
+        fprintf(dat, "\n");
+    }
+    fprintf(dat, "\n");
+    write_points(dat, points, labels, n, classes);
+    close_file(dat, path);
+
+    FILE *gp = script_start(dir, name, path, sizeof path, 800, 700);
+    fprintf(gp, "set title %s\nset key outside right top\nunset colorbox\n", quoted(title, q, sizeof q));
+    fprintf(gp, "set xrange [%g:%g]\nset yrange [%g:%g]\nset cbrange [-0.5:%d.5]\n", x0, x1, y0, y1,
+            classes - 1);
+    fprintf(gp, "set palette maxcolors %d\nset palette defined (", classes);
+    for (int c = 0; c < classes; c++)
+        fprintf(gp, "%d '%s'%s", c, pale[c % NCOLORS], c + 1 < classes ? ", " : ")\n");
+    if (classes == 1) fprintf(gp, "\n");
+    snprintf(file, sizeof file, "%s.dat", name);
+    fprintf(gp, "plot '%s' index 0 using 1:2:3 with image notitle, \\\n", file);
+    plot_points(gp, file, 1, classes, 1);
+    close_file(gp, path);
+    render(dir, name);
+}
+
+void nn_plot_images(const char *dir, const char *name, const char *title,
+                    const nn_real *images, int count, int h, int w, int cols, int normalize)
+{
+    char path[1024], q[512];
+    if (count < 1 || h < 1 || w < 1) nn_fail("nn_plot_images: %s: nothing to draw", name);
+    if (cols < 1) cols = 1;
+    if (cols > count) cols = count;
+    int rows = (count + cols - 1) / cols, gap = 1;
+    int W = cols * (w + gap) - gap, H = rows * (h + gap) - gap;
+    const double gap_value = -1; /* drawn in the page colour, apart from the images' 0..1 */
+    double *canvas = nn_malloc(nn_size_mul((size_t)W * (size_t)H, sizeof *canvas, "nn_plot_images"));
+    for (int i = 0; i < W * H; i++) canvas[i] = gap_value;
+    for (int k = 0; k < count; k++) {
+        const nn_real *img = images + (size_t)k * h * w;
+        double lo = 0, hi = 1;
+        if (normalize) {
+            lo = hi = img[0];
+            for (int i = 1; i < h * w; i++) {
+                lo = fmin(lo, img[i]);
+                hi = fmax(hi, img[i]);
+            }
+            if (hi - lo < 1e-12) hi = lo + 1;
+        }
+        int r0 = (k / cols) * (h + gap), c0 = (k % cols) * (w + gap);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double v = ((double)img[y * w + x] - lo) / (hi - lo);
+                canvas[(r0 + y) * W + c0 + x] = v < 0 ? 0 : v > 1 ? 1 : v;
+            }
+    }
+    FILE *dat = open_file(dir, name, "dat", path, sizeof path);
+    fprintf(dat, "# %d images of %dx%d in a %d-column grid, grey values 0..1, -1 between images\n",
+            count, h, w, cols);
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++) fprintf(dat, x ? " %.4g" : "%.4g", canvas[y * W + x]);
+        fprintf(dat, "\n");
+    }
+    close_file(dat, path);
+    free(canvas);
+
+    /* about 4 screen pixels per image pixel, within reason */
+    int scale = 4, pw = W * scale + 60, ph = H * scale + 80;
+    while ((pw > 1600 || ph > 1600) && scale > 1) {
+        scale--;
+        pw = W * scale + 60;
+        ph = H * scale + 80;
+    }
+    FILE *gp = script_start(dir, name, path, sizeof path, pw < 300 ? 300 : pw, ph < 200 ? 200 : ph);
+    fprintf(gp, "set title %s\nunset key\nunset colorbox\nunset border\nunset tics\n",
+            quoted(title, q, sizeof q));
+    fprintf(gp, "set size ratio -1\nset xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\n", W - 1, H - 1);
+    fprintf(gp, "set cbrange [-1:1]\nset palette defined (-1 'white', -0.001 'white', 0 'black', 1 'white')\n");
+    fprintf(gp, "plot '%s.dat' matrix with image\n", name);
+    close_file(gp, path);
+    render(dir, name);
+}

@@ -1,0 +1,135 @@
+/* test_gemm.c -- the BLAS GEMM must agree with the naive loop on every shape and flag. */
+#include "nn_test.h"
+
+#include <stdlib.h>
+
+NN_TEST_DEFINE_FAIL_HANDLER
+
+/* one comparison: random A, B, C; both kernels from the same C; |blas - naive| small */
+static void compare(int transA, int transB, int M, int N, int K, nn_real alpha, nn_real beta,
+                    int pad)
+{
+    nn_rng rng;
+    nn_rng_seed(&rng, (uint64_t)(M * 1000003 + N * 1009 + K * 7 + transA * 2 + transB));
+    int lda = (transA ? M : K) + pad, ldb = (transB ? K : N) + pad, ldc = N + pad;
+    size_t asz = (size_t)(transA ? K : M) * lda, bsz = (size_t)(transB ? N : K) * ldb,
+           csz = (size_t)M * ldc;
+    nn_real *A = malloc((asz + 1) * sizeof *A), *B = malloc((bsz + 1) * sizeof *B);
+    nn_real *C1 = malloc((csz + 1) * sizeof *C1), *C2 = malloc((csz + 1) * sizeof *C2);
+    nn_rng_fill_uniform(&rng, A, asz, -1, 1);
+    nn_rng_fill_uniform(&rng, B, bsz, -1, 1);
+    nn_rng_fill_uniform(&rng, C1, csz, -1, 1);
+    memcpy(C2, C1, csz * sizeof *C1);
+    nn_gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc);
+    nn_gemm_blas(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
+    char what[128];
+    snprintf(what, sizeof what, "gemm tA=%d tB=%d M=%d N=%d K=%d alpha=%g beta=%g pad=%d", transA,
+             transB, M, N, K, (double)alpha, (double)beta, pad);
+    /* float: each product sum of K terms of size <= 1 carries ~K * 6e-8 rounding */
+    double atol = 1e-5 * (1 + K), rtol = 1e-5;
+    nn_test_assert_close(C2, C1, csz, atol, rtol, what);
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+}
+
+static void test_gemm_shapes(void **state)
+{
+    (void)state;
+    static const int shapes[][3] = {{1, 1, 1},  {1, 7, 3},   {5, 1, 9},    {3, 4, 1},
+                                    {17, 13, 11}, {64, 10, 784}, {31, 257, 63}, {128, 64, 32},
+                                    {2, 300, 5}, {100, 3, 100}};
+    static const nn_real ab[][2] = {{1, 0}, {0.5f, 1}, {-2, 0.25f}, {1, 1}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (size_t k = 0; k < sizeof ab / sizeof ab[0]; k++)
+                    compare(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], ab[k][0], ab[k][1],
+                            (int)(k % 2) * 3);
+}
+
+/* a 2x2 product worked by hand: [1 2; 3 4] [5 6; 7 8] = [19 22; 43 50] */
+static void test_gemm_golden(void **state)
+{
+    (void)state;
+    const nn_real A[] = {1, 2, 3, 4}, B[] = {5, 6, 7, 8};
+    const nn_real AB[] = {19, 22, 43, 50}, AtB[] = {26, 30, 38, 44}, ABt[] = {17, 23, 39, 53};
+    for (int k = NN_KERNELS_NAIVE; k <= NN_KERNELS_BLAS; k++) {
+        nn_set_kernels((nn_kernels)k);
+        nn_real C[4] = {0};
+        nn_gemm(0, 0, 2, 2, 2, 1, A, 2, B, 2, 0, C, 2);
+        nn_test_assert_close(C, AB, 4, 0, 0, "A B");
+        nn_gemm(1, 0, 2, 2, 2, 1, A, 2, B, 2, 0, C, 2);
+        nn_test_assert_close(C, AtB, 4, 0, 0, "A^T B");
+        nn_gemm(0, 1, 2, 2, 2, 1, A, 2, B, 2, 0, C, 2);
+        nn_test_assert_close(C, ABt, 4, 0, 0, "A B^T");
+        /* alpha and beta: C = 2 A B + 1 * previous C */
+        nn_real D[4] = {1, 1, 1, 1}, expect[4] = {39, 45, 87, 101};
+        nn_gemm(0, 0, 2, 2, 2, 2, A, 2, B, 2, 1, D, 2);
+        nn_test_assert_close(D, expect, 4, 0, 0, "2 A B + C");
+    }
+    nn_set_kernels(NN_KERNELS_BLAS);
+}
+
+/* beta = 0 must overwrite C, even when C holds NaN */
+static void test_gemm_beta_zero_ignores_nan(void **state)
+{
+    (void)state;
+    const nn_real A[] = {1, 2}, B[] = {3, 4};
+    for (int k = NN_KERNELS_NAIVE; k <= NN_KERNELS_BLAS; k++) {
+        nn_set_kernels((nn_kernels)k);
+        nn_real C[1] = {NAN};
+        nn_gemm(0, 0, 1, 1, 2, 1, A, 2, B, 1, 0, C, 1);
+        assert_true(C[0] == 11);
+    }
+    nn_set_kernels(NN_KERNELS_BLAS);
+}
+
+static void test_gemm_bad_sizes(void **state)
+{
+    (void)state;
+    nn_real A[4] = {0}, B[4] = {0}, C[4] = {0};
+    EXPECT_FAIL(nn_gemm(0, 0, 2, 2, 2, 1, A, 1, B, 2, 0, C, 2), "leading dimensions");
+    EXPECT_FAIL(nn_gemm(0, 0, -1, 2, 2, 1, A, 2, B, 2, 0, C, 2), "negative size");
+}
+
+static void test_kernel_switch(void **state)
+{
+    (void)state;
+    nn_set_kernels(NN_KERNELS_NAIVE);
+    assert_int_equal(nn_get_kernels(), NN_KERNELS_NAIVE);
+    assert_string_equal(nn_kernels_name(nn_get_kernels()), "naive");
+    nn_set_kernels(NN_KERNELS_BLAS);
+    assert_string_equal(nn_kernels_name(nn_get_kernels()), "blas");
+    EXPECT_FAIL(nn_set_kernels((nn_kernels)7), "unknown kernel set");
+}
+
+/* softmax rows sum to 1, survive huge logits, and log_softmax = log(softmax) */
+static void test_softmax_kernels(void **state)
+{
+    (void)state;
+    const nn_real x[6] = {1, 2, 3, 1000, 1001, 1002};
+    nn_real p[6], lp[6];
+    nn_kernel_softmax(p, x, 2, 3);
+    nn_kernel_log_softmax(lp, x, 2, 3);
+    /* softmax(1,2,3) = e^(k-3) / (e^-2 + e^-1 + 1) */
+    double z = exp(-2.0) + exp(-1.0) + 1.0;
+    const nn_real expect[6] = {(nn_real)(exp(-2.0) / z), (nn_real)(exp(-1.0) / z), (nn_real)(1 / z),
+                               (nn_real)(exp(-2.0) / z), (nn_real)(exp(-1.0) / z), (nn_real)(1 / z)};
+    nn_test_assert_close(p, expect, 6, 1e-7, 1e-6, "softmax");
+    for (int i = 0; i < 6; i++) assert_true(fabs(exp((double)lp[i]) - (double)expect[i]) < 1e-6);
+    assert_int_equal(nn_kernel_argmax(x, 3), 2);
+    const nn_real tie[3] = {5, 5, 1};
+    assert_int_equal(nn_kernel_argmax(tie, 3), 0); /* the first of equal maxima */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm_shapes),     cmocka_unit_test(test_gemm_golden),
+        cmocka_unit_test(test_gemm_beta_zero_ignores_nan), cmocka_unit_test(test_gemm_bad_sizes),
+        cmocka_unit_test(test_kernel_switch),   cmocka_unit_test(test_softmax_kernels),
+    };
+    return cmocka_run_group_tests_name("gemm and kernels", tests, NULL, NULL);
+}

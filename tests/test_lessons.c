@@ -1,0 +1,143 @@
+/* test_lessons.c -- every lesson runs in --quick mode, writes its figures and metrics.json,
+ * ends with a `result:` line, and clears a sanity bar; bad flags exit 2 with a message. */
+#include "nn_test.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+NN_TEST_DEFINE_FAIL_HANDLER
+
+typedef struct lesson_case {
+    const char *lesson;  /* "01" */
+    const char *key;     /* a key of the result line */
+    double min, max;     /* the sanity bar: min <= value <= max */
+    const char *figure;  /* a figure the lesson must write (basename, no extension) */
+} lesson_case;
+
+static const lesson_case cases[] = {
+    {"01", "blobs_epochs_to_converge", 1, 100, "blobs_boundary_final"},
+    {"01", "test_accuracy", 0.60, 1.0, "fmnist_templates"},
+    {"05", "test_accuracy", 0.15, 1.0, "curves_loss"},
+    {"07", "test_accuracy", 0.50, 1.0, "filters_trained"},
+    {"07", "lenet_test_accuracy", 0.25, 1.0, "feature_maps_conv1"},
+};
+
+/* NN_WRAP (e.g. valgrind) prefixes each lesson command */
+static const char *wrap(void)
+{
+    const char *w = getenv("NN_WRAP");
+    return w ? w : "";
+}
+
+static const char *build_dir(void)
+{
+    const char *b = getenv("NN_BUILD");
+    return b && *b ? b : "build";
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_size > 0;
+}
+
+/* runs the lesson once per test binary and keeps its stdout */
+static char outputs[100][65536];
+static int ran[100], statuses[100];
+
+static const char *run_lesson(const char *lesson, int *status)
+{
+    int n = atoi(lesson);
+    if (!ran[n]) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "%s %s/lesson%s --quick --out build/test-out/lesson%s 2>&1",
+                 wrap(), build_dir(), lesson, lesson);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        size_t len = fread(outputs[n], 1, sizeof outputs[n] - 1, p);
+        outputs[n][len] = 0;
+        statuses[n] = pclose(p);
+        ran[n] = 1;
+    }
+    *status = statuses[n];
+    return outputs[n];
+}
+
+/* value of key in the last line starting with "result: " */
+static int result_value(const char *out, const char *key, double *value)
+{
+    const char *line = NULL;
+    for (const char *p = strstr(out, "result: "); p; p = strstr(p + 1, "result: "))
+        if (p == out || p[-1] == '\n') line = p;
+    if (!line) return 0;
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, " %s=", key);
+    const char *at = strstr(line, pattern), *eol = strchr(line, '\n');
+    if (!at || (eol && at > eol)) return 0;
+    *value = strtod(at + strlen(pattern), NULL);
+    return 1;
+}
+
+static void test_lesson(void **state)
+{
+    const lesson_case *c = *state;
+    int status;
+    const char *out = run_lesson(c->lesson, &status);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("lesson%s --quick exited with status %d; output:\n%s", c->lesson, status, out);
+    double v;
+    if (!result_value(out, c->key, &v))
+        fail_msg("lesson%s: no `%s=` in its result: line; output:\n%s", c->lesson, c->key, out);
+    if (!(v >= c->min && v <= c->max))
+        fail_msg("lesson%s: %s=%g is outside the sanity bar [%g, %g]", c->lesson, c->key, v,
+                 c->min, c->max);
+    char path[256];
+    snprintf(path, sizeof path, "build/test-out/lesson%s/metrics.json", c->lesson);
+    if (!file_exists(path)) fail_msg("lesson%s did not write %s", c->lesson, path);
+    const char *ext[] = {"dat", "gp", "png"};
+    for (int e = 0; e < (nn_plot_have_gnuplot() ? 3 : 2); e++) {
+        snprintf(path, sizeof path, "build/test-out/lesson%s/%s.%s", c->lesson, c->figure, ext[e]);
+        if (!file_exists(path)) fail_msg("lesson%s did not write %s", c->lesson, path);
+    }
+}
+
+/* a nonsense flag is refused with a message and exit status 2, never a signal */
+static void test_bad_flags(void **state)
+{
+    (void)state;
+    const char *bad[] = {"--bogus", "--epochs -3", "--kernels fast", "--seed x", "--threads"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (i > 0 && strcmp(cases[i].lesson, cases[i - 1].lesson) == 0) continue;
+        const char *lesson = cases[i].lesson;
+        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            char cmd[512];
+            snprintf(cmd, sizeof cmd, "%s/lesson%s %s --out build/test-out/bad 2>&1", build_dir(),
+                     lesson, bad[b]);
+            FILE *p = popen(cmd, "r");
+            char msg[2048];
+            size_t len = fread(msg, 1, sizeof msg - 1, p);
+            msg[len] = 0;
+            int status = pclose(p);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 2)
+                fail_msg("lesson%s %s: expected exit status 2, got %d (%s)", lesson, bad[b],
+                         status, msg);
+            if (len == 0) fail_msg("lesson%s %s: no message", lesson, bad[b]);
+        }
+    }
+}
+
+int main(void)
+{
+    enum { N = sizeof cases / sizeof cases[0] };
+    struct CMUnitTest tests[N + 1];
+    char names[N][96];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "lesson%s %s in [%g, %g]", cases[i].lesson,
+                 cases[i].key, cases[i].min, cases[i].max);
+        tests[i] = (struct CMUnitTest){names[i], test_lesson, NULL, NULL, (void *)&cases[i]};
+    }
+    tests[N] = (struct CMUnitTest){"bad flags exit 2", test_bad_flags, NULL, NULL, NULL};
+    return _cmocka_run_group_tests("lessons in --quick mode", tests, N + 1, NULL, NULL);
+}
