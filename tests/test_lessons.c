@@ -19,6 +19,9 @@ typedef struct lesson_case {
 static const lesson_case cases[] = {
     {"01", "blobs_epochs_to_converge", 1, 100, "blobs_boundary_final"},
     {"01", "test_accuracy", 0.60, 1.0, "fmnist_templates"},
+    {"02", "grad_max_rel_diff", 0, 1e-5, "spirals_boundary"},
+    {"02", "spirals_accuracy", 0.85, 1.0, "spirals_loss"},
+    {"02", "test_accuracy", 0.70, 1.0, "fmnist_curves"},
     {"05", "test_accuracy", 0.15, 1.0, "curves_loss"},
     {"07", "test_accuracy", 0.50, 1.0, "filters_trained"},
     {"07", "lenet_test_accuracy", 0.25, 1.0, "feature_maps_conv1"},
