@@ -400,7 +400,7 @@ int main(int argc, char **argv)
     nn_report_add(&report, "test_accuracy", test_accuracy);
     nn_report_add_int(&report, "blobs_epochs_to_converge", blobs_converged ? blob_epochs : -1);
     nn_report_add(&report, "xor_best_accuracy", xor_best);
-    nn_report_add(&report, "train_seconds", train_seconds);
+    nn_report_add_timing(&report, "train_seconds", train_seconds);
     nn_report_finish(&report, cli.out);
 
     free(acc_avg), free(acc_last), free(scores), free(fm_order);

@@ -310,7 +310,7 @@ int main(int argc, char **argv)
     nn_report_add(&report, "test_accuracy", test_acc[epochs - 1]);
     nn_report_add(&report, "spirals_accuracy", spirals_acc);
     nn_report_add(&report, "grad_max_rel_diff", worst);
-    nn_report_add(&report, "train_seconds", train_seconds);
+    nn_report_add_timing(&report, "train_seconds", train_seconds);
     nn_report_finish(&report, cli.out);
 
     free(order);

@@ -422,7 +422,7 @@ int main(int argc, char **argv)
     nn_report_add(&report, "l1_zero_fraction", runs[L1].zero_fraction);
     nn_report_add(&report, "l2_zero_fraction", runs[L2].zero_fraction);
     nn_report_add(&report, "baseline_zero_fraction", runs[BASELINE].zero_fraction);
-    nn_report_add(&report, "train_seconds", seconds);
+    nn_report_add_timing(&report, "train_seconds", seconds);
     nn_report_finish(&report, cli.out);
 
     free(epoch_axis);

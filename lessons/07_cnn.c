@@ -507,9 +507,9 @@ int main(int argc, char **argv)
 
     nn_report_add(&report, "test_accuracy", conv_acc);
     nn_report_add(&report, "lenet_test_accuracy", lenet_acc);
-    nn_report_add(&report, "seconds_per_epoch_blas", conv_blas_epoch);
-    nn_report_add(&report, "seconds_per_epoch_naive", conv_naive_epoch);
-    nn_report_add(&report, "train_seconds", hl.seconds + hc.seconds);
+    nn_report_add_timing(&report, "seconds_per_epoch_blas", conv_blas_epoch);
+    nn_report_add_timing(&report, "seconds_per_epoch_naive", conv_naive_epoch);
+    nn_report_add_timing(&report, "train_seconds", hl.seconds + hc.seconds);
     nn_report_add_int(&report, "params", (long)convnet.ps.count);
     nn_report_add_int(&report, "lenet_params", (long)lenet.ps.count);
     nn_report_finish(&report, cli.out);

@@ -252,12 +252,15 @@ void nn_data_fmnist_load(nn_data *train, nn_data *test)
     const nn_data *sets[2] = {train, test};
     for (int i = 0; i < 2; i++) {
         const nn_data *s = sets[i];
-        if (s->height != 28 || s->width != 28 || s->classes != 10) {
-            char msg[512];
+        char msg[1024] = "";
+        if (s->height != 28 || s->width != 28)
+            snprintf(msg, sizeof msg, "%.900s: not Fashion-MNIST: images are %dx%d, expected 28x28",
+                     paths[2 * i], s->height, s->width);
+        else if (s->classes != 10)
             snprintf(msg, sizeof msg,
-                     "%s: not Fashion-MNIST: images %dx%d with %d classes, expected 28x28 "
-                     "with 10 classes",
-                     paths[2 * i], s->height, s->width, s->classes);
+                     "%.900s: not Fashion-MNIST: labels run from 0 to %d, expected 0 to 9",
+                     paths[2 * i + 1], s->classes - 1);
+        if (msg[0]) {
             nn_data_free(train);
             nn_data_free(test);
             nn_fail("%s", msg);

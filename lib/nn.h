@@ -620,7 +620,10 @@ FILE *nn_io_open_atomic(const char *path, char *tmp_path, size_t tmp_len);
 void nn_io_commit_atomic(FILE *f, const char *tmp_path, const char *path);
 
 /* The run report: named results, printed as the final `result:` line and saved to
- * DIR/metrics.json. */
+ * DIR/metrics.json. Wall-clock measurements (seconds, GFLOP/s) are added with
+ * nn_report_add_timing: they are printed on the result line too but saved to DIR/timing.json,
+ * so that metrics.json holds only what the seed determines and two runs with the same seed and
+ * thread count write byte-identical metrics.json files. */
 #define NN_REPORT_MAX 32
 typedef struct nn_report {
     int lesson;
@@ -628,10 +631,12 @@ typedef struct nn_report {
     char key[NN_REPORT_MAX][40];
     double value[NN_REPORT_MAX];
     int is_int[NN_REPORT_MAX];
+    int is_timing[NN_REPORT_MAX];
 } nn_report;
 void nn_report_init(nn_report *r, int lesson);
 void nn_report_add(nn_report *r, const char *key, double value);
 void nn_report_add_int(nn_report *r, const char *key, long value);
+void nn_report_add_timing(nn_report *r, const char *key, double value);
 void nn_report_finish(const nn_report *r, const char *dir); /* prints the result: line */
 
 /* Progress bar on stderr, drawn only when stderr is a terminal. */

@@ -1,4 +1,5 @@
-/* report.c -- a lesson's results: the final `result:` line and metrics.json, same values. */
+/* report.c -- a lesson's results: the final `result:` line, metrics.json (what the seed
+ * determines) and timing.json (what the clock measured). */
 #include "nn.h"
 
 #include <math.h>
@@ -10,7 +11,7 @@ void nn_report_init(nn_report *r, int lesson)
     r->lesson = lesson;
 }
 
-static void add(nn_report *r, const char *key, double value, int is_int)
+static void add(nn_report *r, const char *key, double value, int is_int, int is_timing)
 {
     if (r->n == NN_REPORT_MAX) nn_fail("nn_report: more than %d results", NN_REPORT_MAX);
     if (strlen(key) >= sizeof r->key[0]) nn_fail("nn_report: key '%s' is too long", key);
@@ -20,11 +21,13 @@ static void add(nn_report *r, const char *key, double value, int is_int)
     strcpy(r->key[r->n], key);
     r->value[r->n] = value;
     r->is_int[r->n] = is_int;
+    r->is_timing[r->n] = is_timing;
     r->n++;
 }
 
-void nn_report_add(nn_report *r, const char *key, double value) { add(r, key, value, 0); }
-void nn_report_add_int(nn_report *r, const char *key, long value) { add(r, key, (double)value, 1); }
+void nn_report_add(nn_report *r, const char *key, double value) { add(r, key, value, 0, 0); }
+void nn_report_add_int(nn_report *r, const char *key, long value) { add(r, key, (double)value, 1, 0); }
+void nn_report_add_timing(nn_report *r, const char *key, double value) { add(r, key, value, 0, 1); }
 
 /* 4 significant digits for humans; integers as integers */
 static void format_value(char *buf, size_t len, double v, int is_int)
@@ -34,14 +37,15 @@ static void format_value(char *buf, size_t len, double v, int is_int)
     else snprintf(buf, len, "%.4g", v);
 }
 
-void nn_report_finish(const nn_report *r, const char *dir)
+/* DIR/NAME: {"lesson": "NN", key: value, ...} with the results whose is_timing is `timing` */
+static void write_json(const nn_report *r, const char *dir, const char *name, int timing)
 {
     char path[1024], tmp[1100], value[64];
-    snprintf(path, sizeof path, "%s/metrics.json", dir);
-    nn_io_mkdir_p(dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = nn_io_open_atomic(path, tmp, sizeof tmp);
     fprintf(f, "{\n  \"lesson\": \"%02d\"", r->lesson);
     for (int i = 0; i < r->n; i++) {
+        if (r->is_timing[i] != timing) continue;
         if (!isfinite(r->value[i])) snprintf(value, sizeof value, "null");
         else if (r->is_int[i]) snprintf(value, sizeof value, "%ld", (long)r->value[i]);
         else snprintf(value, sizeof value, "%.6g", r->value[i]);
@@ -49,7 +53,15 @@ void nn_report_finish(const nn_report *r, const char *dir)
     }
     fprintf(f, "\n}\n");
     nn_io_commit_atomic(f, tmp, path);
+}
 
+void nn_report_finish(const nn_report *r, const char *dir)
+{
+    nn_io_mkdir_p(dir);
+    write_json(r, dir, "metrics.json", 0);
+    write_json(r, dir, "timing.json", 1);
+
+    char value[64];
     printf("result: lesson=%02d", r->lesson);
     for (int i = 0; i < r->n; i++) {
         format_value(value, sizeof value, r->value[i], r->is_int[i]);
