@@ -27,6 +27,11 @@ static const lesson_case cases[] = {
     {"04", "relu_kaiming_normal_last_layer_std", 0.3, 3, "relu_activation_std"},
     {"04", "relu_small_last_layer_std", 0, 1e-6, "relu_activation_std"},
     {"05", "test_accuracy", 0.15, 1.0, "curves_loss"},
+    {"06", "batchnorm_test_accuracy", 0.70, 1.0, "lr_sweep"},
+    {"06", "batchnorm_good_lrs", 2, 7, "curves_loss"},
+    {"06", "bn_eval_batch1_max_logit_diff", 0, 1e-3, "running_stats"},
+    {"06", "bn_sorted_batches_accuracy", 0, 0.6, "bn_batch_size"},
+    {"06", "running_mean_error", 0, 0.2, "preact_percentiles"},
     {"07", "test_accuracy", 0.50, 1.0, "filters_trained"},
     {"07", "lenet_test_accuracy", 0.25, 1.0, "feature_maps_conv1"},
 };
