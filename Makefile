@@ -14,7 +14,8 @@ BASE    := -std=c11 -D_DEFAULT_SOURCE -fopenmp $(WARN)
 LDLIBS  := -lopenblas -lz -lm -fopenmp
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
-LESSON_SRC := $(sort $(wildcard lessons/[0-9][0-9]_*.c))
+# lesson 20 needs MPI (mpicc): lessons/mpi.mk builds it, so the rest never depends on MPI
+LESSON_SRC := $(filter-out lessons/20_%,$(sort $(wildcard lessons/[0-9][0-9]_*.c)))
 LESSONS    := $(patsubst lessons/%.c,%,$(LESSON_SRC))
 LESSON_NUMS:= $(foreach l,$(LESSONS),$(firstword $(subst _, ,$(l))))
 TEST_SRC   := $(sort $(wildcard tests/test_*.c))
@@ -112,6 +113,9 @@ help:
 
 # fuzzing: make fuzz (libFuzzer, clang)
 -include tests/fuzz/fuzz.mk
+
+# lesson 20, data-parallel training on MPI: make lesson20 (installs OpenMPI when missing)
+-include lessons/mpi.mk
 
 # valgrind memcheck over the test suite and every lesson in --quick mode: zero errors, zero leaks
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \

@@ -12,8 +12,8 @@
  *
  * What you will see:
  *   1. an MLP 784-512-512-10 (670k parameters) trained on 1000 Fashion-MNIST images reaches
- *      100% training accuracy within ~15 epochs while validation accuracy stalls near 0.80
- *      and validation loss turns upwards: overfitting, in the curves;
+ *      99.6% training accuracy while validation accuracy stalls near 0.80 and the validation
+ *      loss turns upwards: overfitting, in the curves;
  *   2. the same network, the same initial weights and the same batch order with each
  *      regulariser alone and with L2 + dropout + augmentation + early stopping together:
  *      a table of train / validation / test accuracy and the gap, and the curves;
@@ -26,11 +26,14 @@
  *       make lesson05 ARGS="--quick"    (300 / 500 / 1000 images, 3 epochs, seconds)
  *       flags: --seed N --epochs N --out DIR --kernels naive|blas --threads N --help
  *
- * Expected (full mode, seed 42): baseline gap about 0.20 (train 1.00, test about 0.80); all
- * regularisers together: gap below 0.05 and test accuracy about 0.82-0.83; L1 leaves about
- * 90% of the weights below 1e-3 in magnitude, L2 a few percent. Reference: the small-data
- * regime of Srivastava et al. 2014 ("Dropout", JMLR 15, Fig. 10: dropout helps most when the
- * training set is small) and Goodfellow, Bengio & Courville, "Deep Learning", ch. 7.
+ * Expected (full mode, seed 42): baseline gap 0.19 (train 0.996, validation 0.802, test
+ * 0.796). Every regulariser shrinks the gap; dropout gives the best validation accuracy
+ * (0.817; test 0.806) and is the run the lesson picks -- by validation, never by test.
+ * All of them together close the gap to 0.04 but over-regularise this 60-epoch budget
+ * (test 0.780): the trade-off made visible. L1 leaves 94% of the first layer's weights below
+ * 1e-3 in magnitude, L2 5%, none 2.5%. Reference: the small-data regime of Srivastava et al.
+ * 2014 ("Dropout", JMLR 15, Fig. 10: dropout helps most when the training set is small) and
+ * Goodfellow, Bengio & Courville, "Deep Learning", ch. 7.
  * Figures and metrics.json go to out/lesson05/.
  */
 #include "nn.h"
@@ -48,7 +51,7 @@
 #define L1_LAMBDA 3e-4
 #define DROPOUT_P 0.5
 #define PATIENCE 10      /* early stopping: epochs without a better validation loss */
-#define MAX_SHIFT 2      /* augmentation: translate by up to 2 pixels each way */
+#define MAX_SHIFT 1      /* augmentation: translate by up to 1 pixel each way */
 #define FLIP_P 0.5       /*               and mirror half of the images */
 #define ZERO_TOL 1e-3    /* "near-zero" weight: |w| < ZERO_TOL */
 
@@ -402,6 +405,9 @@ int main(int argc, char **argv)
     /* --- results -------------------------------------------------------------------------- */
     int best = L2; /* the regularised run with the smallest gap */
     for (int i = L2; i < NRUNS; i++) best = runs[i].gap < runs[best].gap ? i : best;
+    /* the run we would ship: the best on the validation set -- never choose by the test set */
+    int chosen = L2;
+    for (int i = L2; i < NRUNS; i++) chosen = runs[i].val > runs[chosen].val ? i : chosen;
     printf("\nResults\n");
     printf("   baseline:      train %.3f  val %.3f  test %.4f  gap %.3f\n", b->train, b->val,
            b->test, b->gap);
@@ -409,6 +415,8 @@ int main(int argc, char **argv)
            runs[best].test);
     printf("   all together:  train %.3f  val %.3f  test %.4f  gap %.3f\n", a->train, a->val,
            a->test, a->gap);
+    printf("   chosen by validation accuracy: %s, val %.3f, test %.4f\n", runs[chosen].r.name,
+           runs[chosen].val, runs[chosen].test);
     printf("   weights |w| < %g: none %.3f, L2 %.3f, L1 %.3f\n", ZERO_TOL,
            runs[BASELINE].zero_fraction, runs[L2].zero_fraction, runs[L1].zero_fraction);
     printf("   training time, all runs (per-epoch evaluation included): %.1f s\n", seconds);
@@ -416,7 +424,9 @@ int main(int argc, char **argv)
 
     nn_report_add(&report, "baseline_gap", b->gap);
     nn_report_add(&report, "best_gap", runs[best].gap);
-    nn_report_add(&report, "test_accuracy", a->test);
+    nn_report_add(&report, "test_accuracy", runs[chosen].test);
+    nn_report_add_int(&report, "chosen_run", chosen);
+    nn_report_add(&report, "all_test_accuracy", a->test);
     nn_report_add(&report, "baseline_test_accuracy", b->test);
     nn_report_add(&report, "all_gap", a->gap);
     nn_report_add(&report, "l1_zero_fraction", runs[L1].zero_fraction);
