@@ -38,6 +38,8 @@ static const lesson_case cases[] = {
     {"06", "running_mean_error", 0, 0.2, "preact_percentiles"},
     {"07", "test_accuracy", 0.50, 1.0, "filters_trained"},
     {"07", "lenet_test_accuracy", 0.25, 1.0, "feature_maps_conv1"},
+    {"18", "max_rel_error", 0, 1e-3, "gemm_gflops"},
+    {"18", "flops_per_cycle", 4, 128, "gemm_fraction_of_peak"},
 };
 
 /* NN_WRAP (e.g. valgrind) prefixes each lesson command */
