@@ -587,6 +587,81 @@ void nn_data_batch(const nn_data *d, const int *order, int start, int count, nn_
 /* fraction of rows of logits (n, classes) whose argmax equals the label */
 double nn_metrics_accuracy(const nn_real *logits, const int *labels, int n, int classes);
 
+/* Evaluation (lib/metrics.c), scikit-learn's conventions so every number can be checked
+ * against sklearn.metrics. Bad input -- n <= 0, a label outside 0..classes-1, one class only
+ * where a curve needs two, a non-finite score -- stops through nn_fail naming the function. */
+/* predicted[i] = argmax_j logits[i,j] (first maximum on ties); logits (n, classes) */
+void nn_metrics_argmax(int *predicted, const nn_real *logits, int n, int classes);
+/* Confusion matrix cm (classes, classes) of counts: cm[t*classes + p] = how many examples of
+ * true class t were predicted as p. Rows are the truth, columns the prediction. */
+void nn_metrics_confusion(int *cm, const int *labels, const int *predicted, int n, int classes);
+/* One class c against the rest, from cm: TP = cm[c,c], FP = rest of column c, FN = rest of
+ * row c; precision = TP/(TP+FP), recall = TP/(TP+FN), F1 = 2PR/(P+R) = 2TP/(2TP+FP+FN);
+ * a 0/0 is 0 (sklearn's zero_division=0). */
+typedef struct nn_metrics_prf {
+    double precision, recall, f1;
+} nn_metrics_prf;
+nn_metrics_prf nn_metrics_class_prf(const int *cm, int classes, int c);
+/* the same for every class at once, into arrays (classes); any may be NULL; support = row sum */
+void nn_metrics_per_class(double *precision, double *recall, double *f1, int *support,
+                          const int *cm, int classes);
+/* macro: plain mean over the classes (macro F1 = mean of the per-class F1s); weighted: mean
+ * weighted by support; micro: TP, FP, FN summed over classes first -- with one label per
+ * example micro precision = recall = F1 = accuracy. */
+nn_metrics_prf nn_metrics_macro(const int *cm, int classes);
+nn_metrics_prf nn_metrics_weighted(const int *cm, int classes);
+nn_metrics_prf nn_metrics_micro(const int *cm, int classes);
+/* Binary ranking: scores (n), labels (n) in {0,1}, 1 the positive class; both classes must be
+ * present. The threshold is lowered past one distinct score at a time, so tied scores make
+ * one step (a diagonal ROC segment). The curves get up to n+1 points in fpr/tpr/thresholds
+ * (each may be NULL; returns the count): point 0 is (0,0) at threshold +inf, the last (1,1). */
+int nn_metrics_roc(double *fpr, double *tpr, double *thresholds, const nn_real *scores,
+                   const int *labels, int n);
+/* area under that ROC curve (trapezoids) = Mann-Whitney: P(score of a random positive >
+ * score of a random negative), a tie counting 1/2 */
+double nn_metrics_auc(const nn_real *scores, const int *labels, int n);
+/* one-vs-rest AUC of each class c (scores probs[:,c], positives labels == c) into auc
+ * (classes, may be NULL); returns their macro mean. probs (n, classes). */
+double nn_metrics_auc_ovr(double *auc, const nn_real *probs, const int *labels, int n,
+                          int classes);
+/* precision-recall curve over the same thresholds (up to n+1 points, returns the count);
+ * point 0 is (recall 0, precision 1) at +inf, as sklearn's precision_recall_curve */
+int nn_metrics_pr_curve(double *precision, double *recall, double *thresholds,
+                        const nn_real *scores, const int *labels, int n);
+/* average precision AP = sum_k (R_k - R_{k-1}) P_k over those points, no interpolation
+ * (sklearn's average_precision_score) */
+double nn_metrics_average_precision(const nn_real *scores, const int *labels, int n);
+/* Regression, pred and target (n): MSE = mean (yhat - y)^2, RMSE = sqrt(MSE),
+ * MAE = mean |yhat - y|, R^2 = 1 - sum (y - yhat)^2 / sum (y - mean y)^2 (a constant target
+ * is refused: R^2 is undefined). */
+double nn_metrics_mse(const nn_real *pred, const nn_real *target, int n);
+double nn_metrics_rmse(const nn_real *pred, const nn_real *target, int n);
+double nn_metrics_mae(const nn_real *pred, const nn_real *target, int n);
+double nn_metrics_r2(const nn_real *pred, const nn_real *target, int n);
+/* Index splits, deterministic from rng. Stratified hold-out: exactly test_count indices go to
+ * test_idx, each class contributing its share test_count n_c / n (largest-remainder rounding),
+ * the other n - test_count to train_idx; both in increasing order. */
+void nn_metrics_split_stratified(int *train_idx, int *test_idx, const int *labels, int n,
+                                 int classes, int test_count, nn_rng *rng);
+/* k-fold: fold[i] in 0..k-1 = the fold in which example i is held out (each exactly once);
+ * sizes n/k or n/k + 1. Stratified: every class is spread over the folds to within one. */
+void nn_metrics_kfold(int *fold, int n, int k, nn_rng *rng);
+void nn_metrics_kfold_stratified(int *fold, const int *labels, int n, int classes, int k,
+                                 nn_rng *rng);
+/* fold f as index lists: val_idx = {i : fold[i] == f}, train_idx = the rest (n - count),
+ * increasing; returns the validation count */
+int nn_metrics_fold_indices(int *train_idx, int *val_idx, const int *fold, int n, int f);
+/* Plain-text tables. values (nrows, ncols); row_names/col_names may be NULL (numbers);
+ * decimals per column or NULL (3 each); a NaN prints as an empty cell. */
+void nn_metrics_print_table(FILE *f, const char *const *row_names, int nrows,
+                            const char *const *col_names, int ncols, const double *values,
+                            const int *decimals);
+/* sklearn's classification_report (per class, accuracy, macro avg, weighted avg) and the
+ * confusion matrix as a table; class_names may be NULL */
+void nn_metrics_print_report(FILE *f, const int *cm, int classes, const char *const *class_names);
+void nn_metrics_print_confusion(FILE *f, const int *cm, int classes,
+                                const char *const *class_names);
+
 /* Figures: each writes DIR/NAME.dat and DIR/NAME.gp, then runs gnuplot to make DIR/NAME.png
  * when gnuplot is installed (otherwise prints once how to render them later). */
 typedef struct nn_plot_series {
@@ -607,6 +682,21 @@ void nn_plot_boundary(const char *dir, const char *name, const char *title,
 /* count images of h x w grey values in [0,1] (or auto-scaled when normalize) in a grid */
 void nn_plot_images(const char *dir, const char *name, const char *title,
                     const nn_real *images, int count, int h, int w, int cols, int normalize);
+/* A heat map of values (rows, cols), row 0 at the top, each cell labelled with its value in
+ * cell_format (a printf format for one double, e.g. "%.2f"; NULL: no labels);
+ * row_names / col_names may be NULL (indices). */
+void nn_plot_heatmap(const char *dir, const char *name, const char *title, const char *xlabel,
+                     const char *ylabel, const double *values, int rows, int cols,
+                     const char *const *row_names, const char *const *col_names,
+                     const char *cell_format);
+/* A confusion matrix cm (classes, classes) as a heat map: colour = fraction of the true class
+ * (each row divided by its sum, so the diagonal is each class's recall), text = the count. */
+void nn_plot_confusion(const char *dir, const char *name, const char *title, const int *cm,
+                       int classes, const char *const *class_names);
+/* nn_plot_lines plus series drawn as markers (e.g. fitted curves over the training data) */
+void nn_plot_lines_points(const char *dir, const char *name, const char *title,
+                          const char *xlabel, const char *ylabel, const nn_plot_series *lines,
+                          int nlines, const nn_plot_series *points, int npoints);
 int nn_plot_have_gnuplot(void);
 
 /* NumPy .npy writer (little-endian <f4 or <f8 matching nn_real) */

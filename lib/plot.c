@@ -111,6 +111,7 @@ void nn_plot_lines(const char *dir, const char *name, const char *title, const c
         fprintf(dat, "# series %d: %s\n# x y\n", s, series[s].label ? series[s].label : "");
         for (int i = 0; i < series[s].n; i++)
             fprintf(dat, "%.6g %.6g\n", series[s].x ? series[s].x[i] : (double)i, series[s].y[i]);
+        if (series[s].n == 0) fprintf(dat, "NaN NaN\n"); /* an empty block would merge indexes */
         fprintf(dat, "\n\n"); /* two blank lines: the next gnuplot `index` */
     }
     close_file(dat, path);
@@ -264,6 +265,150 @@ void nn_plot_images(const char *dir, const char *name, const char *title,
     fprintf(gp, "set size ratio -1\nset xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\n", W - 1, H - 1);
     fprintf(gp, "set cbrange [-1:1]\nset palette defined (-1 'white', -0.001 'white', 0 'black', 1 'white')\n");
     fprintf(gp, "plot '%s.dat' matrix with image\n", name);
+    close_file(gp, path);
+    render(dir, name);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* heat maps: a matrix of numbers as coloured cells, e.g. a confusion matrix                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* tics ("name0" 0, "name1" 1, ...) or plain indices when names is NULL */
+static void write_tics(FILE *gp, const char *axis, const char *const *names, int count,
+                       const char *extra)
+{
+    char q[512];
+    if (!names) {
+        fprintf(gp, "set %stics 0,1,%d %s\n", axis, count - 1, extra);
+        return;
+    }
+    fprintf(gp, "set %stics (", axis);
+    for (int i = 0; i < count; i++)
+        fprintf(gp, "%s %d%s", quoted(names[i], q, sizeof q), i, i + 1 < count ? ", " : "");
+    fprintf(gp, ") %s\n", extra);
+}
+
+/* DIR/NAME.dat holds one line per cell, "col row colour text", a blank line after each row;
+ * colour picks the cell's shade on [lo, hi], text is printed in it with cell_format */
+static void heatmap(const char *dir, const char *name, const char *title, const char *xlabel,
+                    const char *ylabel, const double *colour, const double *text, int rows,
+                    int cols, double lo, double hi, const char *cblabel,
+                    const char *const *row_names, const char *const *col_names,
+                    const char *cell_format)
+{
+    char path[1024], q[512];
+    FILE *dat = open_file(dir, name, "dat", path, sizeof path);
+    fprintf(dat, "# heat map %d rows x %d cols: col row colour text (row 0 drawn at the top)\n",
+            rows, cols);
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < cols; c++)
+            fprintf(dat, "%d %d %.6g %.6g\n", c, r, colour[r * cols + c], text[r * cols + c]);
+        fprintf(dat, "\n");
+    }
+    close_file(dat, path);
+
+    int pw = 220 + cols * 64, ph = 200 + rows * 52;
+    FILE *gp = script_start(dir, name, path, sizeof path, pw < 500 ? 500 : pw, ph < 400 ? 400 : ph);
+    fprintf(gp, "set title %s\n", quoted(title, q, sizeof q));
+    fprintf(gp, "set xlabel %s\n", quoted(xlabel, q, sizeof q));
+    fprintf(gp, "set ylabel %s\nunset key\n", quoted(ylabel, q, sizeof q));
+    fprintf(gp, "set xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\n", cols - 1, rows - 1);
+    write_tics(gp, "x", col_names, cols, "rotate by 40 right scale 0");
+    write_tics(gp, "y", row_names, rows, "scale 0");
+    if (!(hi > lo)) hi = lo + 1;
+    fprintf(gp, "set cbrange [%.6g:%.6g]\n", lo, hi);
+    if (cblabel) fprintf(gp, "set cblabel %s\n", quoted(cblabel, q, sizeof q));
+    fprintf(gp, "set palette defined (0 '#ffffff', 1 '#c6dbef', 2 '#4292c6', 3 '#08306b')\n");
+    fprintf(gp, "plot '%s.dat' using 1:2:3 with image", name);
+    if (cell_format) {
+        double mid = lo + 0.55 * (hi - lo); /* white text on the dark cells */
+        const char *f = quoted(cell_format, q, sizeof q);
+        fprintf(gp, ", \\\n  '' using 1:2:($3 > %.6g ? sprintf(%s, $4) : \"\") with labels "
+                    "tc rgb 'white', \\\n", mid, f);
+        fprintf(gp, "  '' using 1:2:($3 > %.6g ? \"\" : sprintf(%s, $4)) with labels "
+                    "tc rgb 'black'", mid, f);
+    }
+    fprintf(gp, "\n");
+    close_file(gp, path);
+    render(dir, name);
+}
+
+void nn_plot_heatmap(const char *dir, const char *name, const char *title, const char *xlabel,
+                     const char *ylabel, const double *values, int rows, int cols,
+                     const char *const *row_names, const char *const *col_names,
+                     const char *cell_format)
+{
+    if (rows < 1 || cols < 1)
+        nn_fail("nn_plot_heatmap: %s: needs at least one cell, got %d x %d", name, rows, cols);
+    double lo = values[0], hi = values[0];
+    for (int i = 0; i < rows * cols; i++) {
+        if (!isfinite(values[i]))
+            nn_fail("nn_plot_heatmap: %s: value %d (row %d, col %d) is not finite", name, i,
+                    i / cols, i % cols);
+        lo = fmin(lo, values[i]);
+        hi = fmax(hi, values[i]);
+    }
+    heatmap(dir, name, title, xlabel, ylabel, values, values, rows, cols, lo, hi, NULL,
+            row_names, col_names, cell_format);
+}
+
+/* colour: cm[t,p] / (row sum of t), on [0,1]; text: the count */
+void nn_plot_confusion(const char *dir, const char *name, const char *title, const int *cm,
+                       int classes, const char *const *class_names)
+{
+    if (classes < 1) nn_fail("nn_plot_confusion: %s: classes must be at least 1, got %d", name, classes);
+    for (int i = 0; i < classes * classes; i++)
+        if (cm[i] < 0) nn_fail("nn_plot_confusion: %s: entry %d is negative (%d)", name, i, cm[i]);
+    size_t cells = (size_t)classes * classes;
+    double *fraction = nn_malloc(cells * sizeof *fraction), *count = nn_malloc(cells * sizeof *count);
+    for (int t = 0; t < classes; t++) {
+        long row = 0;
+        for (int p = 0; p < classes; p++) row += cm[t * classes + p];
+        for (int p = 0; p < classes; p++) {
+            count[t * classes + p] = cm[t * classes + p];
+            fraction[t * classes + p] = row ? (double)cm[t * classes + p] / row : 0;
+        }
+    }
+    heatmap(dir, name, title, "predicted class", "true class", fraction, count, classes, classes,
+            0, 1, "fraction of the true class (row)", class_names, class_names, "%.0f");
+    free(fraction), free(count);
+}
+
+/* Curves and data together: `lines` drawn as lines (e.g. fitted models), `points` as markers
+ * (e.g. the training data); the .dat holds the lines' series first, then the points'. */
+void nn_plot_lines_points(const char *dir, const char *name, const char *title,
+                          const char *xlabel, const char *ylabel, const nn_plot_series *lines,
+                          int nlines, const nn_plot_series *points, int npoints)
+{
+    char path[1024], q[512];
+    if (nlines + npoints < 1) nn_fail("nn_plot_lines_points: %s: nothing to draw", name);
+    FILE *dat = open_file(dir, name, "dat", path, sizeof path);
+    for (int s = 0; s < nlines + npoints; s++) {
+        const nn_plot_series *p = s < nlines ? &lines[s] : &points[s - nlines];
+        fprintf(dat, "# %s %d: %s\n# x y\n", s < nlines ? "line" : "points", s,
+                p->label ? p->label : "");
+        for (int i = 0; i < p->n; i++)
+            fprintf(dat, "%.6g %.6g\n", p->x ? p->x[i] : (double)i, p->y[i]);
+        if (p->n == 0) fprintf(dat, "NaN NaN\n"); /* an empty block would merge indexes */
+        fprintf(dat, "\n\n");
+    }
+    close_file(dat, path);
+
+    FILE *gp = script_start(dir, name, path, sizeof path, 900, 560);
+    fprintf(gp, "set title %s\n", quoted(title, q, sizeof q));
+    fprintf(gp, "set xlabel %s\n", quoted(xlabel, q, sizeof q));
+    fprintf(gp, "set ylabel %s\n", quoted(ylabel, q, sizeof q));
+    fprintf(gp, "set grid lc rgb '#dddddd'\nset key outside right top\n");
+    fprintf(gp, "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n"); /* no marker on the frame */
+    fprintf(gp, "plot \\\n");
+    for (int s = 0; s < nlines + npoints; s++) {
+        const nn_plot_series *p = s < nlines ? &lines[s] : &points[s - nlines];
+        const char *colour = s < nlines ? strong[s % NCOLORS] : "black";
+        if (s >= nlines && npoints > 1) colour = strong[(s - nlines) % NCOLORS];
+        fprintf(gp, "  '%s.dat' index %d using 1:2 with %s lc rgb '%s' title %s%s\n", name, s,
+                s < nlines ? "lines lw 2" : "points pt 7 ps 1", colour,
+                quoted(p->label, q, sizeof q), s + 1 < nlines + npoints ? ", \\" : "");
+    }
     close_file(gp, path);
     render(dir, name);
 }

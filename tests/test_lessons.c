@@ -38,6 +38,13 @@ static const lesson_case cases[] = {
     {"06", "running_mean_error", 0, 0.2, "preact_percentiles"},
     {"07", "test_accuracy", 0.50, 1.0, "filters_trained"},
     {"07", "lenet_test_accuracy", 0.25, 1.0, "feature_maps_conv1"},
+    {"12", "test_accuracy", 0.65, 0.95, "confusion_matrix"},
+    {"12", "auc_macro", 0.93, 1.0, "roc_ovr"},
+    {"12", "bag_always_no_f1", 0, 0, "pr_bag_shirt"},
+    {"12", "bag_f1", 0.80, 1.0, "pr_bag_shirt"},
+    {"12", "kfold_std_accuracy", 0, 0.06, "kfold"},
+    {"12", "best_degree", 3, 7, "capacity_curve"},
+    {"12", "poly_test_r2", 0.70, 0.90, "bias_variance"},
     {"18", "max_rel_error", 0, 1e-3, "gemm_gflops"},
     {"18", "flops_per_cycle", 4, 128, "gemm_fraction_of_peak"},
 };

@@ -187,6 +187,13 @@ static void test_figures(void **state)
     slurp(path, buf, sizeof buf);
     assert_non_null(strstr(buf, "set title \"a \\\"quoted\\\" title\""));
     assert_non_null(strstr(buf, "set logscale y"));
+
+    /* an empty series keeps its own gnuplot index, so later series keep their legend entries */
+    nn_plot_series three[3] = {{"a", NULL, y, 5}, {"diverged", NULL, NULL, 0}, {"c", NULL, y, 2}};
+    nn_plot_lines(dir, "gaps", "three series, one empty", "x", "y", three, 3, 0);
+    snprintf(path, sizeof path, "%s/gaps.dat", dir);
+    slurp(path, buf, sizeof buf);
+    assert_non_null(strstr(buf, "# series 1: diverged\n# x y\nNaN NaN\n\n\n# series 2: c"));
 }
 
 static void test_cli_good_flags(void **state)
