@@ -279,7 +279,7 @@ nn_tensor *nn_gelu(nn_graph *g, nn_tensor *x);
 nn_tensor *nn_elu(nn_graph *g, nn_tensor *x, nn_real alpha);
 
 /* Weight penalties (lib/ops_penalty.c), scalars; add lambda * penalty to the loss.
- *   L1 = sum |t_i|         (subgradient sign(t_i), 0 at 0): pushes weights to exactly zero
+ *   L1 = sum |t_i|         (subgradient sign(t_i), 0 at 0): pulls every weight towards 0 by a constant step
  *   L2 = 0.5 sum t_i^2     (gradient t_i, so lambda * L2 is SGD weight decay with rate lambda) */
 nn_tensor *nn_l1_penalty(nn_graph *g, nn_tensor *t);
 nn_tensor *nn_l2_penalty(nn_graph *g, nn_tensor *t);
