@@ -18,7 +18,7 @@ nn_tensor *nn_l2_penalty(nn_graph *g, nn_tensor *t) { return penalty(g, NN_OP_L2
 
 /* L1 (lasso): P = sum_i |t_i|;  dP/dt_i = sign(t_i), taking 0 at t_i = 0 (a subgradient).
  * The constant-size pull towards zero is what makes L1 sparse: with this plain subgradient the
- * useless weights end up jittering within a step of 0 (a proximal step would land them on 0).
+ * useless weights end up jittering within a step of 0 (a proximal step would land them on 0). */
 void nn_op_l1_penalty_forward(nn_tensor *y)
 {
     const nn_tensor *t = y->src[0];
