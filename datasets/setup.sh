@@ -4,7 +4,7 @@
 # Checks for each library header, tool and data file; on Debian/Ubuntu installs the missing
 # packages with apt-get (through sudo when not root); elsewhere says what to install.
 # `make` runs this once (it leaves build/.deps-ok); `make deps` runs it again.
-# Extra packages can be asked for as arguments, e.g. `sh datasets/setup.sh fortunes`.
+# Extra packages can be asked for as arguments, e.g. `sh datasets/setup.sh valgrind`.
 set -u
 
 missing=""
@@ -20,6 +20,7 @@ need libcmocka-dev header cmocka.h
 need zlib1g-dev header zlib.h
 need gnuplot-nox command -v gnuplot
 need dataset-fashion-mnist test -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+need fortunes test -d /usr/share/games/fortunes
 for extra in "$@"; do
     case $extra in
         fortunes) need fortunes test -d /usr/share/games/fortunes ;;
