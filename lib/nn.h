@@ -759,4 +759,44 @@ int nn_cli_parse_args(nn_cli *cli, int lesson, int argc, char **argv, char *err,
 /* epochs to run: --epochs if given, else quick_default or full_default */
 int nn_cli_epochs(const nn_cli *cli, int full_default, int quick_default);
 
+/* ------------------------------------------------------------------------------------------ */
+/* compression: magnitude pruning and symmetric int8 quantization (lib/quantize.c)            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Symmetric int8, zero-point 0: q = clamp(round(x / s), -127, 127), x ~ s q, s = max|x| / 127,
+ * so |x - s q| <= s/2 inside the calibrated range (round half away from zero). Non-finite
+ * values and scales that are not positive and finite are refused through nn_fail. */
+nn_real nn_quantize_scale(const nn_real *x, size_t n); /* max|x| / 127, or 1 when that is 0 */
+void nn_quantize(int8_t *q, const nn_real *x, size_t n, nn_real scale);
+void nn_quantize_dequantize(nn_real *x, const int8_t *q, size_t n, nn_real scale);
+/* w (rows,cols) -> q (rows,cols) and scales (rows): per_channel != 0 gives one scale per
+ * output row; 0 one scale for the whole matrix, repeated in every scales[r] */
+void nn_quantize_weights(int8_t *q, nn_real *scales, const nn_real *w, int rows, int cols,
+                         int per_channel);
+void nn_quantize_dequantize_weights(nn_real *w, const int8_t *q, const nn_real *scales, int rows,
+                                    int cols);
+/* qb[j] = round(b[j] / (x_scale w_scales[j])), the bias in units of the int32 sums (n) */
+void nn_quantize_bias(int32_t *qb, const nn_real *b, int n, nn_real x_scale,
+                      const nn_real *w_scales);
+/* C (M,N) = A (M,K) B (N,K)^T + bias (N) or NULL in int32: the naive int8 GEMM. B is laid out
+ * like a Linear weight (out,in). K too large for int32 sums (K 128^2 + max|bias| > 2^31-1)
+ * is refused. */
+void nn_quantize_gemm(int32_t *C, const int8_t *A, const int8_t *B, const int32_t *bias, int M,
+                      int N, int K);
+/* requantization: out (M,N) = clamp(round(acc multiplier[j]), relu ? 0 : -127, 127), with
+ * multiplier[j] = sx sw[j] / sy (the next layer's input scale sy) */
+void nn_quantize_requantize(int8_t *out, const int32_t *acc, const nn_real *multiplier, int M,
+                            int N, int relu);
+/* out (M,N) = scale[j] acc[i,j], scale[j] = sx sw[j]: the last layer's logits back in reals */
+void nn_quantize_dequantize_acc(nn_real *out, const int32_t *acc, const nn_real *scale, int M,
+                                int N);
+
+/* Magnitude pruning: mask (n) gets 0 for exactly k = round(sparsity n) weights of smallest |w|
+ * (ties: lower index first), 1 for the rest; returns k. sparsity outside [0,1] is refused.
+ * nn_prune_apply zeroes w where mask is 0 (after every optimizer step while fine-tuning);
+ * nn_prune_sparsity is the fraction of exact zeros. */
+size_t nn_prune_magnitude(uint8_t *mask, const nn_real *w, size_t n, double sparsity);
+void nn_prune_apply(nn_real *w, const uint8_t *mask, size_t n);
+double nn_prune_sparsity(const nn_real *w, size_t n);
+
 #endif /* NN_H */

@@ -45,6 +45,10 @@ static const lesson_case cases[] = {
     {"12", "kfold_std_accuracy", 0, 0.06, "kfold"},
     {"12", "best_degree", 3, 7, "capacity_curve"},
     {"12", "poly_test_r2", 0.70, 0.90, "bias_variance"},
+    {"17", "test_accuracy", 0.70, 0.95, "pruning_accuracy"},
+    {"17", "int8_agreement", 0.95, 1.0, "quant_error_rows"},
+    {"17", "pruned90_global_finetuned_test_accuracy", 0.65, 0.95, "pruned_fc1_pixels"},
+    {"17", "int8_bytes", 236352, 236352, "gemm_speed"},
     {"18", "max_rel_error", 0, 1e-3, "gemm_gflops"},
     {"18", "flops_per_cycle", 4, 128, "gemm_fraction_of_peak"},
 };
