@@ -104,6 +104,7 @@ help:
 	@echo
 	@echo "lessons:"
 	@for l in $(LESSONS); do echo "  make lesson$${l%%_*}   ($${l#*_})"; done
+	@echo "  make lesson20   (distributed: MPI, NP=2 ranks by default; installs OpenMPI)"
 
 # graded exercises: make grade, make grade EX=07, make grade HIDDEN=1
 -include exercises/grade.mk
