@@ -587,6 +587,19 @@ void nn_data_batch(const nn_data *d, const int *order, int start, int count, nn_
 /* fraction of rows of logits (n, classes) whose argmax equals the label */
 double nn_metrics_accuracy(const nn_real *logits, const int *labels, int n, int classes);
 
+/* A classifier as a function: x (n, dim) -> logits (n, classes), built on g (reshape x inside
+ * when the model wants images (n, C, H, W)); ctx is passed through (the network's weights). */
+typedef nn_tensor *(*nn_model_fn)(nn_graph *g, nn_tensor *x, void *ctx);
+typedef struct nn_evaluation {
+    double loss;     /* mean cross-entropy over the dataset */
+    double accuracy; /* fraction of examples whose largest logit is the label */
+} nn_evaluation;
+/* The model on all of d (lib/evaluate.c), `batch` examples at a time, forward only and in
+ * evaluation mode (dropout off, batch norm on running statistics); g's modes are restored and
+ * g is reset. predictions (d->n) gets each example's predicted class when not NULL. */
+nn_evaluation nn_evaluate(nn_graph *g, nn_model_fn model, void *ctx, const nn_data *d, int batch,
+                          int *predictions);
+
 /* Evaluation (lib/metrics.c), scikit-learn's conventions so every number can be checked
  * against sklearn.metrics. Bad input -- n <= 0, a label outside 0..classes-1, one class only
  * where a curve needs two, a non-finite score -- stops through nn_fail naming the function. */
