@@ -109,6 +109,12 @@ static nn_tensor *fmnist_net(nn_graph *g, const mlp *net, nn_tensor *x)
     return nn_linear(g, &net->fc3, h2);                      /* (B,10)  */
 }
 
+/* the same net in the shape nn_evaluate asks for: (graph, input, weights) -> logits */
+static nn_tensor *fmnist_net_fn(nn_graph *g, nn_tensor *x, void *net)
+{
+    return fmnist_net(g, net, x);
+}
+
 /* max |a - b| / max |b| over one tensor: a relative error that ignores tiny entries */
 static double relative_difference(const nn_real *a, const nn_real *b, size_t n)
 {
@@ -140,28 +146,6 @@ static void spiral_boundary(const mlp *net, const nn_data *d, const char *dir)
                      lo, hi, lo, hi, d->x, d->y, d->n);
     nn_graph_free(g);
     free(pts);
-}
-
-/* loss and accuracy of the Fashion-MNIST net on a whole dataset, forward only, in batches */
-static void evaluate(const mlp *net, const nn_data *d, nn_graph *g, double *loss, double *acc)
-{
-    enum { BATCH = 1000 };
-    double total_loss = 0, correct = 0;
-    g->grad = 0;
-    g->training = 0;
-    for (int start = 0; start < d->n; start += BATCH) {
-        int count = d->n - start < BATCH ? d->n - start : BATCH;
-        nn_graph_reset(g);
-        nn_tensor *x = nn_graph_input(g, d->x + (size_t)start * d->dim, 2, count, d->dim);
-        nn_tensor *logits = fmnist_net(g, net, x);
-        total_loss += nn_softmax_cross_entropy(g, logits, d->y + start)->data[0] * count;
-        correct += nn_metrics_accuracy(logits->data, d->y + start, count, d->classes) * count;
-    }
-    nn_graph_reset(g);
-    g->grad = 1;
-    g->training = 1;
-    *loss = total_loss / d->n;
-    *acc = correct / d->n;
 }
 
 int main(int argc, char **argv)
@@ -251,7 +235,7 @@ int main(int argc, char **argv)
     nn_data_subset(&test, &full_test, cli.quick ? 1000 : full_test.n);
     nn_data_free(&full_train);
     nn_data_free(&full_test);
-    int epochs = nn_cli_epochs(&cli, 15, 3), batch = 128;
+    int epochs = nn_cli_epochs(&cli, 15, 3), batch = 128, eval_batch = 1000;
 
     nn_params_init(&ps);
     nn_linear_init(&net.fc1, &ps, "fc1", 784, 256, 1, &rng);
@@ -287,8 +271,10 @@ int main(int argc, char **argv)
         }
         nn_progress_finish(&bar);
         train_seconds += nn_seconds() - t0;
-        evaluate(&net, &train, g, &train_loss[epoch], &train_acc[epoch]);
-        evaluate(&net, &test, g, &test_loss[epoch], &test_acc[epoch]);
+        nn_evaluation on_train = nn_evaluate(g, fmnist_net_fn, &net, &train, eval_batch, NULL);
+        nn_evaluation on_test = nn_evaluate(g, fmnist_net_fn, &net, &test, eval_batch, NULL);
+        train_loss[epoch] = on_train.loss, train_acc[epoch] = on_train.accuracy;
+        test_loss[epoch] = on_test.loss, test_acc[epoch] = on_test.accuracy;
         printf("  %5d  %10.4f  %9.4f  %9.4f  %8.4f  %7.1f\n", epoch + 1, train_loss[epoch],
                train_acc[epoch], test_loss[epoch], test_acc[epoch], nn_seconds() - t0);
     }

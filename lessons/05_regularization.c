@@ -82,6 +82,12 @@ static nn_tensor *mlp_forward(nn_graph *g, const mlp *m, nn_tensor *x, nn_real p
     return nn_linear(g, &m->fc3, h2);                                             /* (B,10)  */
 }
 
+/* the model for nn_evaluate, which runs it in evaluation mode, where dropout is the identity */
+static nn_tensor *mlp_fn(nn_graph *g, nn_tensor *x, void *m)
+{
+    return mlp_forward(g, m, x, 0, NULL);
+}
+
 /* The penalty on the weight matrices (biases are left free, as usual: they do not multiply
  * inputs, so shrinking them does not make the function any smoother):
  *   R(W) = lambda2 * 1/2 sum w^2  +  lambda1 * sum |w|
@@ -126,26 +132,8 @@ typedef struct run {
 typedef struct workspace {
     nn_graph *g;
     nn_real *x;
-    int *y, *order, *identity;
+    int *y, *order;
 } workspace;
-
-/* mean cross-entropy and accuracy of the model on d, forward only */
-static void evaluate(workspace *w, const mlp *m, const nn_data *d, double *loss, double *acc)
-{
-    nn_graph *g = w->g;
-    g->grad = 0, g->training = 0;
-    double total = 0, right = 0;
-    for (int start = 0; start < d->n; start += EVAL_BATCH) {
-        int b = d->n - start < EVAL_BATCH ? d->n - start : EVAL_BATCH;
-        nn_data_batch(d, w->identity, start, b, w->x, w->y);
-        nn_tensor *logits = mlp_forward(g, m, nn_graph_input(g, w->x, 2, b, 784), 0, NULL);
-        total += nn_softmax_cross_entropy(g, logits, w->y)->data[0] * b;
-        right += nn_metrics_accuracy(logits->data, w->y, b, 10) * b;
-        nn_graph_reset(g);
-    }
-    *loss = total / d->n;
-    *acc = right / d->n;
-}
 
 static double zero_fraction(const mlp *m)
 {
@@ -209,8 +197,10 @@ static void train_run(run *out, recipe r, int epochs, const nn_data *train, cons
             nn_graph_reset(g);
         }
         /* the curves: clean training images (no augmentation, no dropout) and validation */
-        evaluate(w, &m, train, &out->train_loss[e], &out->train_acc[e]);
-        evaluate(w, &m, val, &out->val_loss[e], &out->val_acc[e]);
+        nn_evaluation on_train = nn_evaluate(g, mlp_fn, &m, train, EVAL_BATCH, NULL);
+        nn_evaluation on_val = nn_evaluate(g, mlp_fn, &m, val, EVAL_BATCH, NULL);
+        out->train_loss[e] = on_train.loss, out->train_acc[e] = on_train.accuracy;
+        out->val_loss[e] = on_val.loss, out->val_acc[e] = on_val.accuracy;
         out->epochs_run = e + 1;
         char status[48];
         snprintf(status, sizeof status, "train %.3f val %.3f", out->train_acc[e], out->val_acc[e]);
@@ -225,10 +215,9 @@ static void train_run(run *out, recipe r, int epochs, const nn_data *train, cons
         out->best_epoch = stop.best_epoch + 1;
     }
     out->seconds = nn_seconds() - t0;
-    double loss;
-    evaluate(w, &m, train, &loss, &out->train);
-    evaluate(w, &m, val, &loss, &out->val);
-    evaluate(w, &m, test, &loss, &out->test);
+    out->train = nn_evaluate(g, mlp_fn, &m, train, EVAL_BATCH, NULL).accuracy;
+    out->val = nn_evaluate(g, mlp_fn, &m, val, EVAL_BATCH, NULL).accuracy;
+    out->test = nn_evaluate(g, mlp_fn, &m, test, EVAL_BATCH, NULL).accuracy;
     out->gap = out->train - out->val;
     out->zero_fraction = zero_fraction(&m);
     out->fc1 = nn_malloc(m.fc1.weight->numel * sizeof(nn_real));
@@ -344,12 +333,8 @@ int main(int argc, char **argv)
     printf("MLP 784-%d-%d-10, SGD lr %g momentum 0.9, batch %d, %d epochs, seed %llu\n\n",
            HIDDEN, HIDDEN, LR, BATCH, epochs, (unsigned long long)cli.seed);
 
-    int nmax = train.n > val.n ? train.n : val.n;
-    nmax = test.n > nmax ? test.n : nmax;
-    workspace w = {nn_graph_new(), nn_malloc(EVAL_BATCH * 784 * sizeof(nn_real)),
-                   nn_malloc(EVAL_BATCH * sizeof(int)), nn_malloc(nmax * sizeof(int)),
-                   nn_malloc(nmax * sizeof(int))};
-    for (int i = 0; i < nmax; i++) w.identity[i] = i;
+    workspace w = {nn_graph_new(), nn_malloc(BATCH * 784 * sizeof(nn_real)),
+                   nn_malloc(BATCH * sizeof(int)), nn_malloc(train.n * sizeof(int))};
 
     /* --- the runs ------------------------------------------------------------------------- */
     const recipe recipes[] = {
@@ -439,7 +424,7 @@ int main(int argc, char **argv)
     free(epoch_axis);
     for (int i = 0; i < NRUNS; i++) run_free(&runs[i]);
     nn_graph_free(w.g);
-    free(w.x), free(w.y), free(w.order), free(w.identity);
+    free(w.x), free(w.y), free(w.order);
     nn_data_free(&train), nn_data_free(&val), nn_data_free(&test);
     return 0;
 }

@@ -159,6 +159,12 @@ static nn_tensor *net_forward(nn_graph *g, net *m, nn_tensor *x, nn_tensor **str
     return nn_linear(g, &m->head, h);
 }
 
+/* the net for nn_evaluate, which runs it in evaluation mode: BN on its running statistics */
+static nn_tensor *net_fn(nn_graph *g, nn_tensor *x, void *m)
+{
+    return net_forward(g, m, x, NULL);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Gradient norms through depth                                                                */
 /* ------------------------------------------------------------------------------------------ */
@@ -200,28 +206,8 @@ static double signal_ratio(const grad_profile *p, int blocks)
 typedef struct workspace {
     nn_graph *g;
     nn_real *x;
-    int *y, *order, *identity;
+    int *y, *order;
 } workspace;
-
-/* accuracy (and the mean cross-entropy in *loss if not NULL) on all of d, evaluation mode:
- * BN uses its running statistics */
-static double evaluate(workspace *w, net *m, const nn_data *d, double *loss)
-{
-    nn_graph *g = w->g;
-    g->grad = 0, g->training = 0;
-    double right = 0, total = 0;
-    for (int start = 0; start < d->n; start += EVAL_BATCH) {
-        int b = d->n - start < EVAL_BATCH ? d->n - start : EVAL_BATCH;
-        nn_data_batch(d, w->identity, start, b, w->x, w->y);
-        nn_tensor *out = net_forward(g, m, nn_graph_input(g, w->x, 2, b, INPUTS), NULL);
-        right += nn_metrics_accuracy(out->data, w->y, b, CLASSES) * b;
-        if (loss) total += nn_softmax_cross_entropy(g, out, w->y)->data[0] * b;
-        nn_graph_reset(g);
-    }
-    g->training = 1, g->grad = 1;
-    if (loss) *loss = total / d->n;
-    return right / d->n;
-}
 
 typedef struct run {
     const char *name;
@@ -280,7 +266,8 @@ static void train_run(run *r, const char *name, int blocks, int residual, int ep
         }
         if ((s + 1) % per_epoch == 0) {
             double t1 = nn_seconds(); /* evaluation is not training time */
-            r->epoch_acc[(s + 1) / per_epoch - 1] = evaluate(w, &m, test, NULL);
+            r->epoch_acc[(s + 1) / per_epoch - 1] =
+                nn_evaluate(g, net_fn, &m, test, EVAL_BATCH, NULL).accuracy;
             t0 += nn_seconds() - t1;
         }
         if ((s & 15) == 15) nn_progress_update(&bar, s + 1, NULL);
@@ -288,7 +275,8 @@ static void train_run(run *r, const char *name, int blocks, int residual, int ep
     nn_progress_finish(&bar);
     r->seconds = nn_seconds() - t0;
     r->test_accuracy = r->epoch_acc[epochs - 1];
-    r->train_accuracy = evaluate(w, &m, train, &r->train_loss);
+    nn_evaluation on_train = nn_evaluate(g, net_fn, &m, train, EVAL_BATCH, NULL);
+    r->train_accuracy = on_train.accuracy, r->train_loss = on_train.loss;
     nn_optim_free(&opt);
     net_free(&m);
 }
@@ -359,21 +347,16 @@ int main(int argc, char **argv)
     nn_data_subset(&train, &train_all, ntrain);
     nn_data_subset(&test, &test_all, ntest);
     nn_data_free(&train_all), nn_data_free(&test_all);
-    workspace w = {nn_graph_new(), nn_malloc(EVAL_BATCH * INPUTS * sizeof(nn_real)),
-                   nn_malloc(EVAL_BATCH * sizeof(int)), nn_malloc(train.n * sizeof(int)),
-                   nn_malloc(train.n * sizeof(int))};
-    for (int i = 0; i < train.n; i++) w.identity[i] = i;
+    workspace w = {nn_graph_new(), nn_malloc(BATCH * INPUTS * sizeof(nn_real)),
+                   nn_malloc(BATCH * sizeof(int)), nn_malloc(train.n * sizeof(int))};
     printf("Fashion-MNIST: %d training images, %d test; MLPs of width %d, %d and %d blocks; "
            "Adam from lr %g\nwith cosine decay, batch %d, %d epochs, seed %llu\n\n", train.n,
            test.n, WIDTH, DEEP, SHALLOW, LR, BATCH, epochs, (unsigned long long)cli.seed);
 
     /* --- 1. gradients at initialization ------------------------------------------------------ */
     /* The first 64 training images, through four fresh 20-block nets with the same weights. */
-    nn_real *x0 = nn_malloc(BATCH * INPUTS * sizeof *x0);
-    int *y0 = nn_malloc(BATCH * sizeof *y0);
-    nn_data_batch(&train, w.identity, 0, BATCH, x0, y0);
     grad_profile init[4]; /* plain BN, residual BN, plain no BN, residual no BN */
-    for (int k = 0; k < 4; k++) probe_init(&init[k], k % 2, k < 2, x0, y0, &w, cli.seed);
+    for (int k = 0; k < 4; k++) probe_init(&init[k], k % 2, k < 2, train.x, train.y, &w, cli.seed);
     const char *init_label[4] = {"plain, BN", "residual, BN", "plain, no BN", "residual, no BN"};
     printf("1. Gradient norms at initialization, %d blocks (%d weight layers), one batch of %d\n",
            DEEP, 2 * DEEP + 2, BATCH);
@@ -490,8 +473,8 @@ int main(int argc, char **argv)
     nn_report_finish(&report, cli.out);
 
     for (int k = 0; k < 4; k++) run_free(&runs[k]);
-    free(epoch_axis), free(x0), free(y0);
-    free(w.x), free(w.y), free(w.order), free(w.identity);
+    free(epoch_axis);
+    free(w.x), free(w.y), free(w.order);
     nn_graph_free(w.g);
     nn_data_free(&train), nn_data_free(&test);
     return 0;

@@ -286,14 +286,24 @@ static double head_accuracy(nn_graph *g, const head *h, const nn_real *feats, in
     return acc;
 }
 
+/* the whole model, head(backbone(x)), for nn_evaluate, which hands it the images as rows */
+typedef struct model {
+    const backbone *b;
+    const head *h;
+} model;
+
+static nn_tensor *model_fn(nn_graph *g, nn_tensor *x, void *ctx)
+{
+    const model *m = ctx;
+    nn_tensor *images = nn_reshape(g, x, 4, -1, 1, 28, 28);
+    return nn_linear(g, &m->h->fc, backbone_forward(g, m->b, images, NULL));
+}
+
 /* accuracy of head(backbone(x)) on d */
 static double accuracy(nn_graph *g, const backbone *b, const head *h, const nn_data *d)
 {
-    nn_real *feats = nn_malloc((size_t)d->n * FEATURES * sizeof *feats);
-    compute_features(g, b, d, NULL, feats);
-    double acc = head_accuracy(g, h, feats, FEATURES, d->y, d->n);
-    free(feats);
-    return acc;
+    model m = {b, h};
+    return nn_evaluate(g, model_fn, &m, d, EVAL_BATCH, NULL).accuracy;
 }
 
 /* a new head on frozen features: train on (train_feats, labels), test on test_feats */

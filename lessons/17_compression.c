@@ -72,25 +72,10 @@ static nn_tensor *mlp_forward(nn_graph *g, const mlp *net, nn_tensor *x, nn_tens
     return x;
 }
 
-/* test accuracy, forward only, in batches; pred (d->n) gets the predicted classes if not NULL */
-static double evaluate(const mlp *net, const nn_data *d, nn_graph *g, int *pred)
+/* the model for nn_evaluate: logits only */
+static nn_tensor *mlp_fn(nn_graph *g, nn_tensor *x, void *net)
 {
-    long right = 0;
-    g->grad = 0;
-    for (int start = 0; start < d->n; start += EVAL_BATCH) {
-        int count = d->n - start < EVAL_BATCH ? d->n - start : EVAL_BATCH;
-        nn_graph_reset(g);
-        nn_tensor *x = nn_graph_input(g, d->x + (size_t)start * d->dim, 2, count, d->dim);
-        nn_tensor *logits = mlp_forward(g, net, x, NULL);
-        for (int i = 0; i < count; i++) {
-            int p = nn_kernel_argmax(logits->data + (size_t)i * d->classes, d->classes);
-            right += p == d->y[start + i];
-            if (pred) pred[start + i] = p;
-        }
-    }
-    nn_graph_reset(g);
-    g->grad = 1;
-    return (double)right / d->n;
+    return mlp_forward(g, net, x, NULL);
 }
 
 /* `steps` mini-batch steps (a fresh shuffle every pass over the data). With masks, every
@@ -184,7 +169,7 @@ static double prune_experiment(double *acc_pruned, double *acc_finetuned, uint8_
     memcpy(ps->values, trained, ps->count * sizeof *trained);
     prune_masks(masks, net, sparsity, global);
     apply_masks(net, masks);
-    *acc_pruned = evaluate(net, test, g, NULL);
+    *acc_pruned = nn_evaluate(g, mlp_fn, net, test, EVAL_BATCH, NULL).accuracy;
     nn_optim opt;
     nn_optim_init(&opt, NN_OPTIM_MOMENTUM, ps, 0.005f); /* a tenth of the training rate */
     nn_rng rng;
@@ -193,7 +178,7 @@ static double prune_experiment(double *acc_pruned, double *acc_finetuned, uint8_
     train_steps(net, ps, &opt, train, finetune_steps, masks, &rng, g, "fine-tune");
     double seconds = nn_seconds() - t0;
     nn_optim_free(&opt);
-    *acc_finetuned = evaluate(net, test, g, NULL);
+    *acc_finetuned = nn_evaluate(g, mlp_fn, net, test, EVAL_BATCH, NULL).accuracy;
     return seconds;
 }
 
@@ -451,12 +436,14 @@ int main(int argc, char **argv)
     double t0 = nn_seconds();
     for (int e = 0; e < epochs; e++) {
         train_steps(&net, &ps, &opt, &train, steps_per_epoch, NULL, &rng, g, "train");
-        printf("   %5d  %8.4f\n", e + 1, evaluate(&net, &test, g, NULL));
+        printf("   %5d  %8.4f\n", e + 1,
+               nn_evaluate(g, mlp_fn, &net, &test, EVAL_BATCH, NULL).accuracy);
     }
     const double train_seconds = nn_seconds() - t0;
     nn_optim_free(&opt);
     int *float_pred = nn_malloc(sizeof(int) * test.n), *pred = nn_malloc(sizeof(int) * test.n);
-    const double test_accuracy = evaluate(&net, &test, g, float_pred);
+    const double test_accuracy =
+        nn_evaluate(g, mlp_fn, &net, &test, EVAL_BATCH, float_pred).accuracy;
     nn_real *trained = nn_malloc(ps.count * sizeof *trained); /* restored before each experiment */
     memcpy(trained, ps.values, ps.count * sizeof *trained);
 
@@ -544,7 +531,7 @@ int main(int argc, char **argv)
             nn_quantize_dequantize_weights(w->data, q, scales, SIZES[l + 1], SIZES[l]);
             free(q), free(scales);
         }
-        acc_weights_only[pc] = evaluate(&net, &test, g, NULL);
+        acc_weights_only[pc] = nn_evaluate(g, mlp_fn, &net, &test, EVAL_BATCH, NULL).accuracy;
         memcpy(ps.values, trained, ps.count * sizeof *trained);
 
         int8_mlp q;

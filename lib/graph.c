@@ -27,6 +27,7 @@ static const nn_op_def op_table[] = {
     OP(DROPOUT, dropout), OP(BATCHNORM, batchnorm), OP(LAYERNORM, layernorm),
     OP(GELU, gelu), OP(ELU, elu), OP(L1_PENALTY, l1_penalty), OP(L2_PENALTY, l2_penalty),
     OP(CONV2D, conv2d), OP(MAXPOOL2D, maxpool2d), OP(AVGPOOL2D, avgpool2d),
+    OP(EMBEDDING, embedding), OP(SLICE, slice),
 };
 #undef OP
 _Static_assert(sizeof op_table / sizeof op_table[0] == NN_OP_COUNT,

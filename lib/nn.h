@@ -137,6 +137,8 @@ typedef enum nn_op {
     NN_OP_CONV2D,
     NN_OP_MAXPOOL2D,
     NN_OP_AVGPOOL2D,
+    NN_OP_EMBEDDING,
+    NN_OP_SLICE,
     NN_OP_COUNT
 } nn_op;
 
@@ -773,6 +775,44 @@ int nn_cli_parse_args(nn_cli *cli, int lesson, int argc, char **argv, char *err,
 int nn_cli_epochs(const nn_cli *cli, int full_default, int quick_default);
 
 /* ------------------------------------------------------------------------------------------ */
+/* attributions and adversarial examples (lib/attack.c)                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The model under study as a function: x (n, dim) -> logits (n, classes), built on g (reshape
+ * x inside when the model wants (n, C, H, W)); ctx is passed through, as for nn_gradcheck_fn.
+ * The examples must not interact: each function runs forward on its own graph in evaluation
+ * mode (g->training = 0). Backward also adds (+=) into the parameters' gradients: zero them
+ * (nn_params_zero_grad) before the next training step. Bad input (n or dim < 1, a class
+ * outside the logits, a non-finite input, eps < 0, a patch larger than the image, forward
+ * returning another shape than (n, classes)) stops through nn_fail naming the function. */
+typedef nn_tensor *(*nn_attack_forward_fn)(nn_graph *g, nn_tensor *x, void *ctx);
+/* Saliency (Simonyan et al. 2014): sal (n, dim), sal_i = d z_{i,c_i} / d x_i, the gradient of
+ * each example's class score (its logit for classes[i]) with respect to its own input; one
+ * backward pass of sum_i z_{i,c_i}. */
+void nn_attack_saliency(nn_real *sal, nn_attack_forward_fn forward, void *ctx, const nn_real *x,
+                        const int *classes, int n, int dim);
+/* grad (n, dim), grad_i = d CE(z_i, labels_i) / d x_i, each example's own loss gradient (the
+ * sum, not the mean, over the batch is differentiated); returns the mean loss. */
+double nn_attack_loss_grad(nn_real *grad, nn_attack_forward_fn forward, void *ctx,
+                           const nn_real *x, const int *labels, int n, int dim);
+/* The sign step: out = clamp(x + eps sign(grad), lo, hi) over count values, sign(0) = 0;
+ * out may equal x. */
+void nn_attack_sign_step(nn_real *out, const nn_real *x, const nn_real *grad, size_t count,
+                         nn_real eps, nn_real lo, nn_real hi);
+/* FGSM (Goodfellow, Shlens & Szegedy 2015): x_adv (n, dim) = clip(x + eps sign(grad_x CE),
+ * 0, 1) for pixels in [0, 1], eps >= 0; x_adv may equal x. Returns the clean mean loss. */
+double nn_attack_fgsm(nn_real *x_adv, nn_attack_forward_fn forward, void *ctx, const nn_real *x,
+                      const int *labels, int n, int dim, nn_real eps);
+/* Occlusion (Zeiler & Fergus 2014) of images x (n, channels, h, w): a patch x patch square of
+ * `fill` (all channels) slides over each image in steps of stride (plus a last step flush
+ * with the right and bottom edges); map (n, h, w) = at each pixel, the mean over the patch
+ * positions covering it of p(c_i | x_i) - p(c_i | occluded x_i), p = softmax of the logits.
+ * Positive: hiding the pixel hurts the class. */
+void nn_attack_occlusion(nn_real *map, nn_attack_forward_fn forward, void *ctx,
+                         const nn_real *x, const int *classes, int n, int channels, int h,
+                         int w, int patch, int stride, nn_real fill);
+
+/* ------------------------------------------------------------------------------------------ */
 /* compression: magnitude pruning and symmetric int8 quantization (lib/quantize.c)            */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -811,5 +851,91 @@ void nn_quantize_dequantize_acc(nn_real *out, const int32_t *acc, const nn_real 
 size_t nn_prune_magnitude(uint8_t *mask, const nn_real *w, size_t n, double sparsity);
 void nn_prune_apply(nn_real *w, const uint8_t *mask, size_t n);
 double nn_prune_sparsity(const nn_real *w, size_t n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* sequences: embedding, slices, RNN/LSTM/GRU cells (lib/ops_sequence.c, lib/rnn.c), text     */
+/* corpora (lib/text.c)                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Embedding lookup (a gather): weight (V,D), ids[n] in 0..V-1 -> (n,D), row i = weight[ids[i]].
+ * Backward scatter-adds: dL/dweight[v] += sum over the i with ids[i] = v of dL/dy[i]. The ids
+ * are copied; an id outside the table is refused naming its position. */
+nn_tensor *nn_embedding_op(nn_graph *g, nn_tensor *weight, const int *ids, int n);
+/* x[..., start:start+len, ...] along `axis` (e.g. one gate's columns of (B,4H), or one time
+ * step's rows); backward adds the gradient back into those places. */
+nn_tensor *nn_slice(nn_graph *g, nn_tensor *x, int axis, int start, int len);
+
+/* Embedding layer (lib/rnn.c): weight (vocab, dim) in the store, N(0,1) as PyTorch. */
+typedef struct nn_embedding_layer {
+    nn_tensor *weight;
+    int vocab, dim;
+} nn_embedding_layer;
+void nn_embedding_init(nn_embedding_layer *layer, nn_params *ps, const char *name, int vocab,
+                       int dim, nn_rng *rng);
+nn_tensor *nn_embedding(nn_graph *g, const nn_embedding_layer *layer, const int *ids, int n);
+
+/* Recurrent cells (lib/rnn.c), PyTorch's equations and parameter layout, built from the
+ * autograd ops so backpropagation through time runs on the tape (which grows with the
+ * sequence: reset it every training step). x (B,input), h and c (B,hidden), s = sigmoid:
+ *   TANH: h' = tanh(W_ih x + b_ih + W_hh h + b_hh)                                 (1 block)
+ *   LSTM: [i f g o] = W_ih x + b_ih + W_hh h + b_hh, i f o through s, g through tanh;
+ *         c' = s(f) c + s(i) tanh(g),  h' = s(o) tanh(c')                           (4 blocks)
+ *   GRU:  [r z n] blocks of a = W_ih x + b_ih and b = W_hh h + b_hh;
+ *         r = s(a_r + b_r), z = s(a_z + b_z), n = tanh(a_n + r * b_n),
+ *         h' = (1 - z) n + z h                                                      (3 blocks)
+ * Weights W_ih (blocks*hidden, input), W_hh (blocks*hidden, hidden), biases (blocks*hidden),
+ * all U(-1/sqrt(hidden), 1/sqrt(hidden)) like PyTorch, except the LSTM's forget-gate bias:
+ * b_ih[f] = 1, b_hh[f] = 0, so the cell starts out remembering (Gers et al. 2000). */
+typedef enum { NN_RNN_TANH, NN_RNN_LSTM, NN_RNN_GRU } nn_rnn_kind;
+typedef struct nn_rnn_cell {
+    nn_rnn_kind kind;
+    int input, hidden, blocks; /* blocks: 1, 4 or 3 gate blocks of `hidden` rows each */
+    nn_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+} nn_rnn_cell;
+/* the recurrent state: h, and the LSTM's cell c (NULL for the others); NULL fields are 0s */
+typedef struct nn_rnn_state {
+    nn_tensor *h, *c;
+} nn_rnn_state;
+const char *nn_rnn_kind_name(nn_rnn_kind kind); /* "rnn", "lstm", "gru" */
+void nn_rnn_cell_init(nn_rnn_cell *cell, nn_params *ps, const char *name, nn_rnn_kind kind,
+                      int input, int hidden, nn_rng *rng);
+/* one time step: s_t = cell(x_t, s_{t-1}); pass (nn_rnn_state){0} for the zero state */
+nn_rnn_state nn_rnn_cell_step(nn_graph *g, const nn_rnn_cell *cell, nn_tensor *x,
+                              nn_rnn_state prev);
+/* the layer over a sequence: xs[steps], each (B,input); hs[steps] (may be NULL) gets every
+ * h_t; returns the final state. After nn_backward, hs[t]->grad holds dL/dh_t. */
+nn_rnn_state nn_rnn_forward(nn_graph *g, const nn_rnn_cell *cell, nn_tensor *const *xs,
+                            int steps, nn_tensor **hs, nn_rnn_state state);
+
+/* Character-level text corpora (lib/text.c). The text is decoded from UTF-8 into characters
+ * (Unicode code points); "\r" is dropped, backspace overstrikes ("_\bX") keep their last
+ * character, and other control characters except tab and newline are dropped. The vocabulary
+ * is every character that occurs, in code-point order; ids index it. Validation is
+ * val_fraction of the text (0 <= val_fraction < 1): spread evenly over the records of a
+ * fortune corpus, the tail of a plain file. Empty, binary (NUL bytes), non-UTF-8 and short
+ * (fewer than NN_TEXT_MIN_CHARS characters) texts are refused naming the file. */
+#define NN_TEXT_MIN_CHARS 1000
+typedef struct nn_text {
+    int vocab;          /* distinct characters */
+    uint32_t *chars;    /* (vocab) code point of each id, increasing */
+    int *train, *val;   /* the two parts as ids */
+    long ntrain, nval;  /* their lengths in characters */
+    int files, records; /* files read, fortunes read (0 for a plain file) */
+    char source[512];   /* the file or directory read */
+} nn_text;
+/* Every fortune file (files without an extension) of dir, NULL meaning $NN_FORTUNES or else
+ * /usr/share/games/fortunes, in name order; records are separated by lines holding only "%"
+ * and are kept so, each followed by "%\n". A missing directory says to install fortunes. */
+void nn_text_load_fortunes(nn_text *t, const char *dir, double val_fraction);
+void nn_text_load_file(nn_text *t, const char *path, double val_fraction);
+void nn_text_free(nn_text *t);
+/* batch random windows of the train (val = 0) or validation (val = 1) part, time-major:
+ * x[s*batch + b] = text[o_b + s], y[s*batch + b] = text[o_b + s + 1] (the next character),
+ * s < len, o_b uniform in 0 .. n-len-1; so x + s*batch is the batch's ids at time step s. */
+void nn_text_windows(const nn_text *t, int val, int *x, int *y, int batch, int len,
+                     nn_rng *rng);
+int nn_text_id(const nn_text *t, uint32_t codepoint); /* its id, or -1 */
+/* writes the characters of ids[n] to f as UTF-8 */
+void nn_text_write(FILE *f, const nn_text *t, const int *ids, long n);
 
 #endif /* NN_H */

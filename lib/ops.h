@@ -32,6 +32,7 @@ NN_OP_PAIR(reshape) NN_OP_PAIR(transpose)
 NN_OP_PAIR(dropout) NN_OP_PAIR(batchnorm) NN_OP_PAIR(layernorm)
 NN_OP_PAIR(gelu) NN_OP_PAIR(elu) NN_OP_PAIR(l1_penalty) NN_OP_PAIR(l2_penalty)
 NN_OP_PAIR(conv2d) NN_OP_PAIR(maxpool2d) NN_OP_PAIR(avgpool2d)
+NN_OP_PAIR(embedding) NN_OP_PAIR(slice)
 #undef NN_OP_PAIR
 
 /* rows/cols view of a tensor: everything but the last axis, and the last axis */

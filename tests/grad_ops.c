@@ -86,6 +86,8 @@ static nn_tensor *forward(nn_graph *g, void *ctx)
         break;
     case NN_OP_MAXPOOL2D: y = nn_maxpool2d(g, x[0], c->pool, c->stride); break;
     case NN_OP_AVGPOOL2D: y = nn_avgpool2d(g, x[0], c->pool, c->stride); break;
+    case NN_OP_EMBEDDING: y = nn_embedding_op(g, x[0], c->labels, 6); break;
+    case NN_OP_SLICE: y = nn_slice(g, x[0], c->variant, 1, 1); break;
     default: fail_msg("no gradient case for op %s", nn_op_name(c->op));
     }
     return weighted_sum(g, y);
@@ -250,6 +252,15 @@ static void test_every_op(void **state)
                 c.nin = 1;
                 break;
             }
+            case NN_OP_EMBEDDING: /* a (4,5) table, 6 ids with repeats (more in grad_rnn.c) */
+                x[0] = leaf(leaves, &rng, -1, 1, 0, 2, s45);
+                for (int i = 0; i < 6; i++) c.labels[i] = (i * (variant + 1)) % 4;
+                c.nin = 1;
+                break;
+            case NN_OP_SLICE: /* [1,2) along axis `variant` of (2,3,4) */
+                x[0] = leaf(leaves, &rng, -2, 2, 0, 3, s234);
+                c.nin = 1;
+                break;
             default: /* unary ops on (3,4), a 3-D tensor, and a vector */
                 x[0] = leaf(leaves, &rng, -3, 3, 0, variant == 0 ? 2 : variant == 1 ? 3 : 1,
                             variant == 0 ? s34 : variant == 1 ? s234 : s6);
