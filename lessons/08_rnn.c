@@ -386,8 +386,8 @@ static const char *take_text_flag(int *argc, char **argv)
     int out = 1;
     for (int i = 1; i < *argc; i++) {
         if (!strcmp(argv[i], "--text")) {
-            if (i + 1 >= *argc) {
-                fprintf(stderr, "lesson08: --text needs a value\ntry: lesson08 --help\n");
+            if (i + 1 >= *argc || !strncmp(argv[i + 1], "--", 2)) {
+                fprintf(stderr, "lesson08: --text needs a FILE\ntry: lesson08 --help\n");
                 exit(2);
             }
             path = argv[++i];

@@ -77,7 +77,7 @@ static void net_init(net *m, nn_rng *rng)
 }
 
 /* x (B, 784) -> relu(x W1^T + b1) (B, 256) -> logits (B, 10). The signature is lib/attack.c's
- * nn_attack_forward_fn: the attack functions call it with x as a leaf that wants a gradient. */
+ * nn_model_fn: the attack functions call it with x as a leaf that wants a gradient. */
 static nn_tensor *net_forward(nn_graph *g, nn_tensor *x, void *ctx)
 {
     const net *m = ctx;

@@ -1,7 +1,7 @@
 /* attack.c -- asking a trained classifier which pixels matter, and fooling it.
  *
  * Everything here treats the model as a function f: x (n, dim) -> logits z (n, classes), given
- * as a forward callback that builds its graph (nn_attack_forward_fn), and differentiates it
+ * as a forward callback that builds its graph (nn_model_fn), and differentiates it
  * with respect to the INPUT instead of the parameters: the input becomes a leaf that asks for
  * a gradient (nn_graph_require_grad) and one ordinary backward pass fills it.
  *
@@ -22,7 +22,7 @@
 
 /* ---- shared checks ---- */
 
-static void check_batch(const char *fn, nn_attack_forward_fn forward, const void *out,
+static void check_batch(const char *fn, nn_model_fn forward, const void *out,
                         const nn_real *x, int n, int dim)
 {
     if (!forward) nn_fail("%s: no forward function given", fn);
@@ -39,7 +39,7 @@ static void check_batch(const char *fn, nn_attack_forward_fn forward, const void
 /* Runs forward and checks that it returned logits (n, classes) with every class in range.
  * On a refusal it first frees g and the `owned` buffers (may be NULL), so that a caller that
  * catches nn_fail (the tests do) loses no memory. */
-static nn_tensor *run_forward(const char *fn, nn_graph *g, nn_attack_forward_fn forward,
+static nn_tensor *run_forward(const char *fn, nn_graph *g, nn_model_fn forward,
                               void *ctx, nn_tensor *x, const int *classes, int n, void **owned,
                               int nowned)
 {
@@ -73,7 +73,7 @@ static nn_graph *attack_graph(void)
 
 /* s = d S / d x with S = sum_i z_{i,c_i} = sum(z * onehot): the mask picks one logit per row,
  * so backward seeds dS/dz = onehot and carries it down to the input leaf. */
-void nn_attack_saliency(nn_real *sal, nn_attack_forward_fn forward, void *ctx, const nn_real *x,
+void nn_attack_saliency(nn_real *sal, nn_model_fn forward, void *ctx, const nn_real *x,
                         const int *classes, int n, int dim)
 {
     check_batch("nn_attack_saliency", forward, sal, x, n, dim);
@@ -95,7 +95,7 @@ void nn_attack_saliency(nn_real *sal, nn_attack_forward_fn forward, void *ctx, c
 /* grad_i = d CE(z_i, y_i) / d x_i: nn_softmax_cross_entropy is the MEAN over the batch, so it
  * is scaled by n first -- the sum of the per-example losses, each example's own gradient.
  * `owned` (or NULL) is freed if the forward function's output is refused. */
-static double loss_grad(const char *fn, nn_real *grad, nn_attack_forward_fn forward, void *ctx,
+static double loss_grad(const char *fn, nn_real *grad, nn_model_fn forward, void *ctx,
                         const nn_real *x, const int *labels, int n, int dim, void *owned)
 {
     nn_graph *g = attack_graph();
@@ -111,7 +111,7 @@ static double loss_grad(const char *fn, nn_real *grad, nn_attack_forward_fn forw
     return mean_loss;
 }
 
-double nn_attack_loss_grad(nn_real *grad, nn_attack_forward_fn forward, void *ctx,
+double nn_attack_loss_grad(nn_real *grad, nn_model_fn forward, void *ctx,
                            const nn_real *x, const int *labels, int n, int dim)
 {
     check_batch("nn_attack_loss_grad", forward, grad, x, n, dim);
@@ -136,7 +136,7 @@ void nn_attack_sign_step(nn_real *out, const nn_real *x, const nn_real *grad, si
 /* One step of size eps in the direction that raises the loss fastest under an L-infinity
  * budget: to first order CE(x + d) = CE(x) + grad . d, and over ||d||_inf <= eps the dot
  * product is largest at d = eps sign(grad), where it is eps ||grad||_1. */
-double nn_attack_fgsm(nn_real *x_adv, nn_attack_forward_fn forward, void *ctx, const nn_real *x,
+double nn_attack_fgsm(nn_real *x_adv, nn_model_fn forward, void *ctx, const nn_real *x,
                       const int *labels, int n, int dim, nn_real eps)
 {
     if (!isfinite(eps) || eps < 0)
@@ -165,7 +165,7 @@ static int window_starts(int *starts, int size, int patch, int stride)
 
 enum { OCCLUSION_CHUNK = 128 }; /* occluded copies per forward pass */
 
-void nn_attack_occlusion(nn_real *map, nn_attack_forward_fn forward, void *ctx,
+void nn_attack_occlusion(nn_real *map, nn_model_fn forward, void *ctx,
                          const nn_real *x, const int *classes, int n, int channels, int h,
                          int w, int patch, int stride, nn_real fill)
 {

@@ -778,22 +778,19 @@ int nn_cli_epochs(const nn_cli *cli, int full_default, int quick_default);
 /* attributions and adversarial examples (lib/attack.c)                                       */
 /* ------------------------------------------------------------------------------------------ */
 
-/* The model under study as a function: x (n, dim) -> logits (n, classes), built on g (reshape
- * x inside when the model wants (n, C, H, W)); ctx is passed through, as for nn_gradcheck_fn.
- * The examples must not interact: each function runs forward on its own graph in evaluation
+/* The model under study is an nn_model_fn (see nn_evaluate). The examples must not interact: each function runs forward on its own graph in evaluation
  * mode (g->training = 0). Backward also adds (+=) into the parameters' gradients: zero them
  * (nn_params_zero_grad) before the next training step. Bad input (n or dim < 1, a class
  * outside the logits, a non-finite input, eps < 0, a patch larger than the image, forward
  * returning another shape than (n, classes)) stops through nn_fail naming the function. */
-typedef nn_tensor *(*nn_attack_forward_fn)(nn_graph *g, nn_tensor *x, void *ctx);
 /* Saliency (Simonyan et al. 2014): sal (n, dim), sal_i = d z_{i,c_i} / d x_i, the gradient of
  * each example's class score (its logit for classes[i]) with respect to its own input; one
  * backward pass of sum_i z_{i,c_i}. */
-void nn_attack_saliency(nn_real *sal, nn_attack_forward_fn forward, void *ctx, const nn_real *x,
+void nn_attack_saliency(nn_real *sal, nn_model_fn forward, void *ctx, const nn_real *x,
                         const int *classes, int n, int dim);
 /* grad (n, dim), grad_i = d CE(z_i, labels_i) / d x_i, each example's own loss gradient (the
  * sum, not the mean, over the batch is differentiated); returns the mean loss. */
-double nn_attack_loss_grad(nn_real *grad, nn_attack_forward_fn forward, void *ctx,
+double nn_attack_loss_grad(nn_real *grad, nn_model_fn forward, void *ctx,
                            const nn_real *x, const int *labels, int n, int dim);
 /* The sign step: out = clamp(x + eps sign(grad), lo, hi) over count values, sign(0) = 0;
  * out may equal x. */
@@ -801,14 +798,14 @@ void nn_attack_sign_step(nn_real *out, const nn_real *x, const nn_real *grad, si
                          nn_real eps, nn_real lo, nn_real hi);
 /* FGSM (Goodfellow, Shlens & Szegedy 2015): x_adv (n, dim) = clip(x + eps sign(grad_x CE),
  * 0, 1) for pixels in [0, 1], eps >= 0; x_adv may equal x. Returns the clean mean loss. */
-double nn_attack_fgsm(nn_real *x_adv, nn_attack_forward_fn forward, void *ctx, const nn_real *x,
+double nn_attack_fgsm(nn_real *x_adv, nn_model_fn forward, void *ctx, const nn_real *x,
                       const int *labels, int n, int dim, nn_real eps);
 /* Occlusion (Zeiler & Fergus 2014) of images x (n, channels, h, w): a patch x patch square of
  * `fill` (all channels) slides over each image in steps of stride (plus a last step flush
  * with the right and bottom edges); map (n, h, w) = at each pixel, the mean over the patch
  * positions covering it of p(c_i | x_i) - p(c_i | occluded x_i), p = softmax of the logits.
  * Positive: hiding the pixel hurts the class. */
-void nn_attack_occlusion(nn_real *map, nn_attack_forward_fn forward, void *ctx,
+void nn_attack_occlusion(nn_real *map, nn_model_fn forward, void *ctx,
                          const nn_real *x, const int *classes, int n, int channels, int h,
                          int w, int patch, int stride, nn_real fill);
 
