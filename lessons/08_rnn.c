@@ -357,54 +357,17 @@ static void lm_sample(const charlm *m, const nn_text *text, double tau, int n, n
     else if (prime[1] >= 0) prime[0] = prime[1], np = 1;
     else prime[0] = text->train[0], np = 1;
     nn_rnn_state s = {NULL, NULL};
-    double *p = nn_malloc((size_t)text->vocab * sizeof *p);
     for (int i = 0; i < np + n - 1; i++) {
         cur = i < np ? prime[i] : out[i - np];
         s = nn_rnn_cell_step(g, &m->cell, nn_embedding(g, &m->embed, &cur, 1), s);
         if (i < np - 1) continue;
         nn_tensor *z = nn_linear(g, &m->out, s.h);
-        double zmax = -INFINITY, sum = 0;
-        for (int v = 0; v < text->vocab; v++) zmax = fmax(zmax, z->data[v]);
-        for (int v = 0; v < text->vocab; v++) sum += p[v] = exp((z->data[v] - zmax) / tau);
-        double u = nn_rng_uniform(rng) * sum;
-        int next = text->vocab - 1;
-        for (int v = 0; v < text->vocab; v++)
-            if ((u -= p[v]) < 0) { next = v; break; }
-        out[i - np + 1] = next;
+        out[i - np + 1] = nn_rng_sample_logits(rng, z->data, text->vocab, tau, 0);
     }
-    free(p);
     nn_graph_free(g);
 }
 
 /* ------------------------------------------------------------------------------------------ */
-
-/* the lesson's own flag, --text FILE (or --text=FILE), taken out before the shared CLI sees
- * argv; returns the file or NULL */
-static const char *take_text_flag(int *argc, char **argv)
-{
-    const char *path = NULL;
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        if (!strcmp(argv[i], "--text")) {
-            if (i + 1 >= *argc || !strncmp(argv[i + 1], "--", 2)) {
-                fprintf(stderr, "lesson08: --text needs a FILE\ntry: lesson08 --help\n");
-                exit(2);
-            }
-            path = argv[++i];
-        } else if (!strncmp(argv[i], "--text=", 7)) {
-            path = argv[i] + 7;
-        } else {
-            argv[out++] = argv[i];
-        }
-    }
-    *argc = out;
-    argv[out] = NULL;
-    if (path && !*path) {
-        fprintf(stderr, "lesson08: --text needs a file name\n");
-        exit(2);
-    }
-    return path;
-}
 
 int main(int argc, char **argv)
 {
@@ -414,9 +377,8 @@ int main(int argc, char **argv)
         "cells do not); the gradient reaching each time step; a character-level LSTM language "
         "model of the Debian fortunes with samples. --text FILE trains the language model on "
         "any UTF-8 text file instead of the fortunes.";
-    const char *text_path = take_text_flag(&argc, argv);
     nn_cli cli;
-    nn_cli_parse(&cli, 8, about, argc, argv);
+    nn_cli_parse_file(&cli, 8, about, "--text", argc, argv);
     nn_report report;
     nn_report_init(&report, 8);
     const int steps = 100 * nn_cli_epochs(&cli, 15, 3);
@@ -427,7 +389,7 @@ int main(int argc, char **argv)
 
     /* the language model's text first: a missing corpus should stop the lesson at once */
     nn_text text;
-    if (text_path) nn_text_load_file(&text, text_path, 0.1);
+    if (cli.file[0]) nn_text_load_file(&text, cli.file, 0.1);
     else nn_text_load_fortunes(&text, NULL, 0.1);
 
     /* --- 1. The adding problem --------------------------------------------------------------- */

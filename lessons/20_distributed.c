@@ -386,7 +386,7 @@ int main(int argc, char **argv)
                         "Run with mpirun -np P ./build/lesson20 (or make lesson20 NP=P).";
     const char *env_rank = getenv("OMPI_COMM_WORLD_RANK");
     if (!env_rank) env_rank = getenv("PMI_RANK");
-    int parsed = nn_cli_parse_args(&cli, 20, argc, argv, err, sizeof err);
+    int parsed = nn_cli_parse_args(&cli, 20, NULL, argc, argv, err, sizeof err);
     if (parsed != 0 && env_rank && atoi(env_rank) != 0) return parsed == 1 ? 0 : 2;
     nn_cli_parse(&cli, 20, about, argc, argv);
     if (cli.threads == 0) nn_set_threads(1); /* one rank = one worker = one core by default */

@@ -19,6 +19,11 @@ static void usage(const nn_cli *cli, const char *about)
            "  --out DIR          where figures and metrics.json go (default out/lesson%02d)\n"
            "  --help             this text\n",
            cli->lesson);
+    if (cli->file_flag) {
+        char option[64];
+        snprintf(option, sizeof option, "%s FILE", cli->file_flag);
+        printf("  %-18s the lesson's own data file (see above)\n", option);
+    }
 }
 
 static int bad(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -42,10 +47,12 @@ static int parse_long(const char *value, long lo, long hi, long *out)
     return 1;
 }
 
-int nn_cli_parse_args(nn_cli *cli, int lesson, int argc, char **argv, char *err, size_t errlen)
+int nn_cli_parse_args(nn_cli *cli, int lesson, const char *file_flag, int argc, char **argv,
+                      char *err, size_t errlen)
 {
     memset(cli, 0, sizeof *cli);
     cli->lesson = lesson;
+    cli->file_flag = file_flag;
     cli->seed = 42;
     snprintf(cli->out, sizeof cli->out, "out/lesson%02d", lesson);
     const char *env = getenv("NN_KERNELS");
@@ -66,9 +73,10 @@ int nn_cli_parse_args(nn_cli *cli, int lesson, int argc, char **argv, char *err,
         }
         int takes_value = !strcmp(flag, "--seed") || !strcmp(flag, "--epochs") ||
                           !strcmp(flag, "--kernels") || !strcmp(flag, "--threads") ||
-                          !strcmp(flag, "--out");
+                          !strcmp(flag, "--out") || (file_flag && !strcmp(flag, file_flag));
         if (takes_value && !value) {
-            if (i + 1 >= argc) return bad(err, errlen, "%s needs a value", flag);
+            if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))
+                return bad(err, errlen, "%s needs a value", flag);
             value = argv[++i];
         } else if (!takes_value && value) {
             return bad(err, errlen, "%s takes no value (got '%.80s')", flag, value);
@@ -101,6 +109,10 @@ int nn_cli_parse_args(nn_cli *cli, int lesson, int argc, char **argv, char *err,
             if (!*value || strlen(value) >= sizeof cli->out)
                 return bad(err, errlen, "--out '%.80s': expected a directory name", value);
             snprintf(cli->out, sizeof cli->out, "%s", value);
+        } else if (file_flag && !strcmp(flag, file_flag)) {
+            if (!*value || strlen(value) >= sizeof cli->file)
+                return bad(err, errlen, "%s '%.80s': expected a file name", flag, value);
+            snprintf(cli->file, sizeof cli->file, "%s", value);
         } else {
             return bad(err, errlen, "unknown option '%.80s'", arg);
         }
@@ -108,10 +120,11 @@ int nn_cli_parse_args(nn_cli *cli, int lesson, int argc, char **argv, char *err,
     return 0;
 }
 
-void nn_cli_parse(nn_cli *cli, int lesson, const char *about, int argc, char **argv)
+void nn_cli_parse_file(nn_cli *cli, int lesson, const char *about, const char *file_flag, int argc,
+                       char **argv)
 {
     char err[256];
-    int status = nn_cli_parse_args(cli, lesson, argc, argv, err, sizeof err);
+    int status = nn_cli_parse_args(cli, lesson, file_flag, argc, argv, err, sizeof err);
     if (status == 1) {
         usage(cli, about);
         exit(0);
@@ -128,4 +141,9 @@ void nn_cli_parse(nn_cli *cli, int lesson, const char *about, int argc, char **a
 int nn_cli_epochs(const nn_cli *cli, int full_default, int quick_default)
 {
     return cli->epochs > 0 ? cli->epochs : cli->quick ? quick_default : full_default;
+}
+
+void nn_cli_parse(nn_cli *cli, int lesson, const char *about, int argc, char **argv)
+{
+    nn_cli_parse_file(cli, lesson, about, NULL, argc, argv);
 }

@@ -67,6 +67,9 @@ void nn_rng_shuffle(nn_rng *rng, int *a, int n);    /* Fisher-Yates */
 void nn_rng_permutation(nn_rng *rng, int *a, int n); /* a = shuffled 0..n-1 */
 void nn_rng_fill_uniform(nn_rng *rng, nn_real *x, size_t n, double lo, double hi);
 void nn_rng_fill_normal(nn_rng *rng, nn_real *x, size_t n, double mean, double std);
+/* Draws i with probability softmax(logits / temperature)_i, among the top_k largest logits only
+ * (top_k 0: all; ties with the k-th largest are kept). temperature < 1 sharpens, > 1 flattens. */
+int nn_rng_sample_logits(nn_rng *rng, const nn_real *logits, int n, double temperature, int top_k);
 
 /* ------------------------------------------------------------------------------------------ */
 /* kernels: plain loops over nn_real arrays, outputs first, sizes last                         */
@@ -764,13 +767,20 @@ typedef struct nn_cli {
     int threads;        /* --threads N (0: all cores) */
     nn_kernels kernels; /* --kernels naive|blas (default blas, or $NN_KERNELS) */
     char out[512];      /* --out DIR (default out/lessonNN) */
+    const char *file_flag; /* the lesson's own file option, e.g. "--text" (NULL: none) */
+    char file[512];     /* its value, FILE, or "" when not given */
 } nn_cli;
 /* Parses argv, sets kernels and threads, creates the output directory; --help prints the
  * usage with `about` (one paragraph) and exits 0; a bad flag exits 2 with a message. */
 void nn_cli_parse(nn_cli *cli, int lesson, const char *about, int argc, char **argv);
+/* The same for a lesson that also reads a data file of its own: `file_flag FILE` (or
+ * file_flag=FILE), e.g. "--text" or "--csv", is accepted and stored in cli->file ("" if absent). */
+void nn_cli_parse_file(nn_cli *cli, int lesson, const char *about, const char *file_flag, int argc,
+                       char **argv);
 /* The parsing alone, without side effects: returns 0 (parsed), 1 (--help asked) or 2 (a bad
  * flag, described in err). nn_cli_parse is this plus the usage text, exits and settings. */
-int nn_cli_parse_args(nn_cli *cli, int lesson, int argc, char **argv, char *err, size_t errlen);
+int nn_cli_parse_args(nn_cli *cli, int lesson, const char *file_flag, int argc, char **argv,
+                      char *err, size_t errlen);
 /* epochs to run: --epochs if given, else quick_default or full_default */
 int nn_cli_epochs(const nn_cli *cli, int full_default, int quick_default);
 

@@ -3,6 +3,7 @@
 #include "nn.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -85,4 +86,45 @@ void nn_rng_fill_uniform(nn_rng *rng, nn_real *x, size_t n, double lo, double hi
 void nn_rng_fill_normal(nn_rng *rng, nn_real *x, size_t n, double mean, double std)
 {
     for (size_t i = 0; i < n; i++) x[i] = (nn_real)(mean + std * nn_rng_normal(rng));
+}
+
+static int compare_descending(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+int nn_rng_sample_logits(nn_rng *rng, const nn_real *logits, int n, double temperature, int top_k)
+{
+    if (n < 1) nn_fail("nn_rng_sample_logits: n must be positive, got %d", n);
+    if (!(temperature > 0) || !isfinite(temperature))
+        nn_fail("nn_rng_sample_logits: temperature must be positive, got %g", temperature);
+    if (top_k < 0 || top_k > n)
+        nn_fail("nn_rng_sample_logits: top_k must be in 0..%d (0: all), got %d", n, top_k);
+    double *p = nn_malloc((size_t)n * sizeof *p);
+    for (int i = 0; i < n; i++) {
+        if (!isfinite((double)logits[i]))
+            nn_fail("nn_rng_sample_logits: logit %d is not finite (%g)", i, (double)logits[i]);
+        p[i] = logits[i];
+    }
+    /* the k-th largest logit is the threshold: smaller ones get probability 0 */
+    double threshold = -INFINITY, zmax = -INFINITY;
+    if (top_k > 0 && top_k < n) {
+        qsort(p, (size_t)n, sizeof *p, compare_descending);
+        threshold = p[top_k - 1];
+    }
+    for (int i = 0; i < n; i++) zmax = fmax(zmax, (double)logits[i]);
+    /* p_i = exp((z_i - z_max) / T) over the kept logits; dividing by their sum is implicit */
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += p[i] = logits[i] >= threshold ? exp((logits[i] - zmax) / temperature) : 0;
+    double u = nn_rng_uniform(rng) * sum;
+    int pick = -1;
+    for (int i = 0; i < n && pick < 0; i++)
+        if (p[i] > 0 && (u -= p[i]) < 0) pick = i;
+    if (pick < 0) /* rounding left u >= 0 after the last term: take the last kept logit */
+        for (int i = n - 1; i >= 0 && pick < 0; i--)
+            if (p[i] > 0) pick = i;
+    free(p);
+    return pick;
 }

@@ -224,6 +224,71 @@ static void test_cli_good_flags(void **state)
     nn_set_kernels(NN_KERNELS_BLAS);
 }
 
+/* a lesson's own file flag: both spellings, absent, refused without a name or where not declared */
+static void test_cli_file_flag(void **state)
+{
+    (void)state;
+    char err[256];
+    nn_cli cli;
+    char *spaced[] = {"lesson08", "--text", "a.txt", "--quick"};
+    assert_int_equal(nn_cli_parse_args(&cli, 8, "--text", 4, spaced, err, sizeof err), 0);
+    assert_string_equal(cli.file, "a.txt");
+    assert_int_equal(cli.quick, 1);
+    char *joined[] = {"lesson08", "--text=b.txt"};
+    assert_int_equal(nn_cli_parse_args(&cli, 8, "--text", 2, joined, err, sizeof err), 0);
+    assert_string_equal(cli.file, "b.txt");
+    char *none[] = {"lesson08"};
+    assert_int_equal(nn_cli_parse_args(&cli, 8, "--text", 1, none, err, sizeof err), 0);
+    assert_string_equal(cli.file, "");
+    char *flag_as_file[] = {"lesson08", "--text", "--quick"};
+    assert_int_equal(nn_cli_parse_args(&cli, 8, "--text", 3, flag_as_file, err, sizeof err), 2);
+    assert_non_null(strstr(err, "--text needs a value"));
+    char *empty[] = {"lesson08", "--text="};
+    assert_int_equal(nn_cli_parse_args(&cli, 8, "--text", 2, empty, err, sizeof err), 2);
+    assert_non_null(strstr(err, "expected a file name"));
+    assert_int_equal(nn_cli_parse_args(&cli, 7, NULL, 4, spaced, err, sizeof err), 2);
+    assert_non_null(strstr(err, "unknown option '--text'"));
+}
+
+/* sampling from logits: golden cases and frequencies from a fixed seed */
+static void test_sample_logits(void **state)
+{
+    (void)state;
+    nn_rng rng;
+    nn_rng_seed(&rng, 5);
+    const nn_real z[4] = {0.0f, (nn_real)log(2.0), (nn_real)log(3.0), -50.0f};
+    /* a tiny temperature is the argmax; top_k = 1 is the argmax at any temperature */
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(nn_rng_sample_logits(&rng, z, 4, 1e-3, 0), 2);
+        assert_int_equal(nn_rng_sample_logits(&rng, z, 4, 10.0, 1), 2);
+    }
+    /* temperature 1: p = (1, 2, 3, ~0) / 6; top_k = 2: p = (0, 2, 3, 0) / 5 */
+    int all[4] = {0}, top2[4] = {0};
+    const int n = 60000;
+    for (int i = 0; i < n; i++) {
+        all[nn_rng_sample_logits(&rng, z, 4, 1.0, 0)]++;
+        top2[nn_rng_sample_logits(&rng, z, 4, 1.0, 2)]++;
+    }
+    /* binomial standard deviation at n = 60000 is below 0.0021: allow 4 of them */
+    assert_float_equal(all[0] / (double)n, 1 / 6.0, 0.0085);
+    assert_float_equal(all[1] / (double)n, 2 / 6.0, 0.0085);
+    assert_float_equal(all[2] / (double)n, 3 / 6.0, 0.0085);
+    assert_int_equal(all[3], 0);
+    assert_int_equal(top2[0] + top2[3], 0);
+    assert_float_equal(top2[1] / (double)n, 2 / 5.0, 0.0085);
+    /* temperature 2 flattens: p proportional to sqrt(1, 2, 3) */
+    int warm[4] = {0};
+    for (int i = 0; i < n; i++) warm[nn_rng_sample_logits(&rng, z, 4, 2.0, 0)]++;
+    double norm = 1 + sqrt(2.0) + sqrt(3.0);
+    assert_float_equal(warm[0] / (double)n, 1 / norm, 0.0085);
+    assert_float_equal(warm[2] / (double)n, sqrt(3.0) / norm, 0.0085);
+    EXPECT_FAIL(nn_rng_sample_logits(&rng, z, 4, 0.0, 0), "temperature must be positive");
+    EXPECT_FAIL(nn_rng_sample_logits(&rng, z, 4, 1.0, 5), "top_k must be in 0..4");
+    EXPECT_FAIL(nn_rng_sample_logits(&rng, z, 0, 1.0, 0), "n must be positive");
+    const nn_real bad[2] = {0.0f, NAN};
+    EXPECT_FAIL(nn_rng_sample_logits(&rng, bad, 2, 1.0, 0), "logit 1 is not finite");
+}
+
 /* each bad command line: the child must exit with status 2 (not a signal, not 0) */
 static void test_cli_bad_flags_exit_2(void **state)
 {
@@ -254,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_npy_bytes), cmocka_unit_test(test_npy_read),     cmocka_unit_test(test_report),
         cmocka_unit_test(test_accuracy_golden), cmocka_unit_test(test_figures),
         cmocka_unit_test(test_cli_good_flags), cmocka_unit_test(test_cli_bad_flags_exit_2),
+        cmocka_unit_test(test_cli_file_flag), cmocka_unit_test(test_sample_logits),
     };
     return cmocka_run_group_tests_name("lesson tools", tests, setup, teardown);
 }

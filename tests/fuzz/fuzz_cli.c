@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t at = 0; at < size && argc < 64; at += strlen(copy + at) + 1) argv[argc++] = copy + at;
     nn_cli cli;
     char err[256];
-    int status = nn_cli_parse_args(&cli, 99, argc, argv, err, sizeof err);
+    int status = nn_cli_parse_args(&cli, 99, "--text", argc, argv, err, sizeof err);
     if (status < 0 || status > 2) abort();
     if (status == 0 && (cli.epochs < 0 || cli.threads < 0 || strlen(cli.out) == 0)) abort();
     free(copy);
