@@ -328,20 +328,12 @@ typedef struct workspace {
     int log_every; /* steps per point of the loss curves */
 } workspace;
 
-static double evaluate(workspace *w, const mlp *m, const nn_data *d)
+/* mlp_forward in the shape nn_evaluate asks for: (graph, input, model) -> logits */
+static nn_tensor *mlp_fn(nn_graph *g, nn_tensor *x, void *model) { return mlp_forward(g, model, x); }
+
+static double test_accuracy(workspace *w, mlp *m, const nn_data *test)
 {
-    nn_graph *g = w->g;
-    g->grad = 0;
-    double right = 0;
-    for (int start = 0; start < d->n; start += EVAL_BATCH) {
-        int b = d->n - start < EVAL_BATCH ? d->n - start : EVAL_BATCH;
-        nn_data_batch(d, w->identity, start, b, w->x, w->y);
-        nn_tensor *logits = mlp_forward(g, m, nn_graph_input(g, w->x, 2, b, d->dim));
-        right += nn_metrics_accuracy(logits->data, w->y, b, d->classes) * b;
-        nn_graph_reset(g);
-    }
-    g->grad = 1;
-    return right / d->n;
+    return nn_evaluate(w->g, mlp_fn, m, test, EVAL_BATCH, NULL).accuracy;
 }
 
 /* Train a fresh MLP with recipe r. Every run seeds its own generators with the same seed,
@@ -396,12 +388,12 @@ static void train_run(run *out, recipe r, int epochs, const nn_data *train, cons
             }
             if ((s & 63) == 63) nn_progress_update(&bar, opt.step, NULL);
         }
-        if (!out->diverged) out->test_acc[e] = evaluate(w, &m, test);
+        if (!out->diverged) out->test_acc[e] = test_accuracy(w, &m, test);
     }
     nn_progress_finish(&bar);
     out->seconds = nn_seconds() - t0;
     out->train_loss = last_window;
-    out->test = out->diverged ? evaluate(w, &m, test) : out->test_acc[epochs - 1];
+    out->test = out->diverged ? test_accuracy(w, &m, test) : out->test_acc[epochs - 1];
     int last = epochs < LAST_EPOCHS ? epochs : LAST_EPOCHS;
     for (int e = epochs - last; e < epochs; e++) out->test_mean += out->test_acc[e] / last;
     printf("   %-18s %9g %10.4f %9.4f %9.4f %8.1f%s\n", r.label, r.lr, out->train_loss,

@@ -366,19 +366,15 @@ typedef struct workspace {
     int *y, *order, *identity;
 } workspace;
 
-static double test_accuracy(workspace *w, const deep_mlp *m, const nn_data *d)
+/* deep_mlp_forward in the shape nn_evaluate asks for: (graph, input, model) -> logits */
+static nn_tensor *deep_mlp_fn(nn_graph *g, nn_tensor *x, void *model)
 {
-    nn_graph *g = w->g;
-    g->grad = 0, g->training = 0;
-    double right = 0;
-    for (int start = 0; start < d->n; start += EVAL_BATCH) {
-        int b = d->n - start < EVAL_BATCH ? d->n - start : EVAL_BATCH;
-        nn_data_batch(d, w->identity, start, b, w->x, w->y);
-        nn_tensor *logits = deep_mlp_forward(g, m, nn_graph_input(g, w->x, 2, b, INPUTS), NULL);
-        right += nn_metrics_accuracy(logits->data, w->y, b, CLASSES) * b;
-        nn_graph_reset(g);
-    }
-    return right / d->n;
+    return deep_mlp_forward(g, model, x, NULL);
+}
+
+static double test_accuracy(workspace *w, deep_mlp *m, const nn_data *test)
+{
+    return nn_evaluate(w->g, deep_mlp_fn, m, test, EVAL_BATCH, NULL).accuracy;
 }
 
 /* Plain mini-batch SGD with momentum 0.9 (the optimizer of both papers' era): unlike Adam it
