@@ -28,6 +28,8 @@ static const nn_op_def op_table[] = {
     OP(GELU, gelu), OP(ELU, elu), OP(L1_PENALTY, l1_penalty), OP(L2_PENALTY, l2_penalty),
     OP(CONV2D, conv2d), OP(MAXPOOL2D, maxpool2d), OP(AVGPOOL2D, avgpool2d),
     OP(EMBEDDING, embedding), OP(SLICE, slice),
+    OP(VAE_SAMPLE, vae_sample), OP(VAE_KL, vae_kl),
+    OP(ATTENTION, attention),
 };
 #undef OP
 _Static_assert(sizeof op_table / sizeof op_table[0] == NN_OP_COUNT,
@@ -84,6 +86,8 @@ void *nn_graph_alloc(nn_graph *g, size_t bytes)
     memset(p, 0, bytes);
     return p;
 }
+
+void *nn_graph_alloc_scratch(nn_graph *g, size_t bytes) { return arena_alloc(g, bytes); }
 
 nn_graph *nn_graph_new(void)
 {

@@ -97,9 +97,16 @@ void nn_gemm_blas(int transA, int transB, int M, int N, int K, nn_real alpha,
 /* Row-wise helpers the ops and the hand-written-backprop lessons share. x, out: (rows, cols) */
 void nn_kernel_add_row(nn_real *out, const nn_real *row, int rows, int cols);   /* out[r,:] += row */
 void nn_kernel_sum_rows(nn_real *out, const nn_real *x, int rows, int cols);    /* out[:] += sum_r x[r,:] */
-void nn_kernel_softmax(nn_real *out, const nn_real *x, int rows, int cols);     /* stable */
+void nn_kernel_softmax(nn_real *out, const nn_real *x, int rows, int cols);     /* stable; out may be x */
 void nn_kernel_log_softmax(nn_real *out, const nn_real *x, int rows, int cols);
 int nn_kernel_argmax(const nn_real *x, int n);
+/* out[i] = 1 / (1 + e^-x[i]), tanh x[i], gelu x[i] = x[i] Phi(x[i]) (exact GELU), i < n;
+ * gelu_backward: dx[i] += dy[i] gelu'(x[i]). Naive kernels: libm in double; fast (float
+ * build): SIMD polynomials within a few float ulps of them (lib/kernels.c). */
+void nn_kernel_sigmoid(nn_real *out, const nn_real *x, size_t n);
+void nn_kernel_tanh(nn_real *out, const nn_real *x, size_t n);
+void nn_kernel_gelu(nn_real *out, const nn_real *x, size_t n);
+void nn_kernel_gelu_backward(nn_real *dx, const nn_real *dy, const nn_real *x, size_t n);
 
 /* ------------------------------------------------------------------------------------------ */
 /* tensor + autograd                                                                          */
@@ -142,6 +149,9 @@ typedef enum nn_op {
     NN_OP_AVGPOOL2D,
     NN_OP_EMBEDDING,
     NN_OP_SLICE,
+    NN_OP_VAE_SAMPLE,
+    NN_OP_VAE_KL,
+    NN_OP_ATTENTION,
     NN_OP_COUNT
 } nn_op;
 
@@ -176,6 +186,8 @@ nn_graph *nn_graph_new(void);
 void nn_graph_free(nn_graph *g);
 void nn_graph_reset(nn_graph *g); /* forget every intermediate, O(1); memory is reused */
 void *nn_graph_alloc(nn_graph *g, size_t bytes); /* zeroed arena memory, lives until reset */
+/* the same, not zeroed: for scratch that is always written before it is read */
+void *nn_graph_alloc_scratch(nn_graph *g, size_t bytes);
 /* New zero-filled leaf tensor in the arena: nn_graph_tensor(g, 2, rows, cols) */
 nn_tensor *nn_graph_tensor(nn_graph *g, int ndim, ...);
 /* New leaf holding a copy of data (numel values): nn_graph_input(g, x, 2, rows, cols) */
@@ -935,6 +947,9 @@ typedef struct nn_text {
  * and are kept so, each followed by "%\n". A missing directory says to install fortunes. */
 void nn_text_load_fortunes(nn_text *t, const char *dir, double val_fraction);
 void nn_text_load_file(nn_text *t, const char *path, double val_fraction);
+/* the same from len bytes in memory; name stands for the file in messages */
+void nn_text_load_memory(nn_text *t, const void *data, size_t len, const char *name,
+                         double val_fraction);
 void nn_text_free(nn_text *t);
 /* batch random windows of the train (val = 0) or validation (val = 1) part, time-major:
  * x[s*batch + b] = text[o_b + s], y[s*batch + b] = text[o_b + s + 1] (the next character),
@@ -944,5 +959,170 @@ void nn_text_windows(const nn_text *t, int val, int *x, int *y, int batch, int l
 int nn_text_id(const nn_text *t, uint32_t codepoint); /* its id, or -1 */
 /* writes the characters of ids[n] to f as UTF-8 */
 void nn_text_write(FILE *f, const nn_text *t, const int *ids, long n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* variational autoencoders (lib/ops_vae.c)                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The reparameterization trick (Kingma & Welling 2014): z = mu + exp(logvar/2) * eps, all of
+ * one shape (e.g. (B, latent)), eps ~ N(0, I) a constant the caller fills (nn_rng_fill_normal),
+ * so z is differentiable in mu and logvar (and in eps, if eps asks for a gradient). */
+nn_tensor *nn_vae_sample(nn_graph *g, nn_tensor *mu, nn_tensor *logvar, nn_tensor *eps);
+/* KL(N(mu, diag e^logvar) || N(0, I)) in closed form, mean over the batch: mu and logvar
+ * (B, D) -> scalar (1/B) sum_b sum_j 1/2 (mu^2 + e^logvar - 1 - logvar), in nats. */
+nn_tensor *nn_vae_kl(nn_graph *g, nn_tensor *mu, nn_tensor *logvar);
+
+/* ------------------------------------------------------------------------------------------ */
+/* generative adversarial networks: losses and the ring of Gaussians (lib/gan.c)              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* GAN losses on the discriminator's logits l (any shape; real and fake batches may differ in
+ * size), D(x) = s(l) = sigmoid(l), built from nn_bce_with_logits so they are on the tape:
+ *   discriminator  L_D = BCE(real_logits, r) + BCE(fake_logits, 0)
+ *                      = -mean_i [r log D(x_i) + (1-r) log(1 - D(x_i))] - mean_j log(1 - D(G(z_j)))
+ *                  with r = real_label: 1, or 0.9 for one-sided label smoothing; r in [0,1];
+ *                  dL_D/dreal_i = (s(real_i) - r)/n_real, dL_D/dfake_j = s(fake_j)/n_fake
+ *   generator      non_saturating != 0: L_G = -mean_j log D(G(z_j)) = BCE(fake_logits, 1),
+ *                      dL_G/dfake_j = (s(fake_j) - 1)/n
+ *                  non_saturating == 0 (the minimax term): L_G = mean_j log(1 - D(G(z_j)))
+ *                      = -BCE(fake_logits, 0), dL_G/dfake_j = -s(fake_j)/n  (vanishes as s -> 0) */
+nn_tensor *nn_gan_discriminator_loss(nn_graph *g, nn_tensor *real_logits, nn_tensor *fake_logits,
+                                     nn_real real_label);
+nn_tensor *nn_gan_generator_loss(nn_graph *g, nn_tensor *fake_logits, int non_saturating);
+/* The ring of Gaussians (Metz et al. 2017): `modes` centres on a circle of `radius`, centre k
+ * at angle 2 pi k / modes; each sample picks a centre uniformly and adds N(0, std^2) to each
+ * coordinate. x (n, 2). */
+void nn_gan_ring_sample(nn_real *x, int n, int modes, double radius, double std, nn_rng *rng);
+/* Mode coverage of points x (n, 2) against that ring: each point goes to its nearest centre
+ * and is "high quality" if within 3 std of it (distance <= 3 std); counts (modes, may be NULL)
+ * = high-quality points per centre; *quality (may be NULL) = fraction of high-quality points
+ * (non-finite points count as not). Returns the number of modes covered: counts >= min_count. */
+int nn_gan_ring_coverage(const nn_real *x, int n, int modes, double radius, double std,
+                         int min_count, double *quality, int *counts);
+
+/* ------------------------------------------------------------------------------------------ */
+/* attention and the Transformer (lib/ops_attention.c, lib/transformer.c)                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Scaled dot-product attention with `heads` heads (Vaswani et al. 2017): q (B,Tq,D), k and v
+ * (B,Tk,D), D = heads * dk, head h owning columns [h dk, (h+1) dk); for each example and head
+ *     O = softmax(Q K^T / sqrt(dk)) V      -> y (B,Tq,D), the heads side by side again.
+ * causal != 0 (needs Tq == Tk) masks the future: query i sees keys 0..i only, the others get
+ * probability exactly 0. The probabilities (B,heads,Tq,Tk) are kept for backward; read them
+ * with nn_attention_probs(y) (heat maps), valid until the graph is reset. */
+nn_tensor *nn_attention(nn_graph *g, nn_tensor *q, nn_tensor *k, nn_tensor *v, int heads,
+                        int causal);
+const nn_real *nn_attention_probs(const nn_tensor *y);
+
+/* Multi-head self-attention layer: one fused projection to queries, keys and values
+ * [q k v] = x W_qkv^T + b_qkv, W_qkv (3D, D), cut apart with nn_slice; nn_attention; then the
+ * output projection W_o (D, D) + b_o that mixes the heads. Linear layers as nn_linear_init. */
+typedef struct nn_mha_layer {
+    nn_linear_layer qkv, proj;
+    int dim, heads;
+} nn_mha_layer;
+void nn_mha_init(nn_mha_layer *layer, nn_params *ps, const char *name, int dim, int heads,
+                 nn_rng *rng);
+/* x (B,T,D) -> (B,T,D); *attn (when not NULL) gets the nn_attention output, for
+ * nn_attention_probs */
+nn_tensor *nn_mha_forward(nn_graph *g, const nn_mha_layer *layer, nn_tensor *x, int causal,
+                          nn_tensor **attn);
+
+/* Positional encodings, added to the token embeddings x (B,T,D), T <= max_len:
+ *   sinusoidal (learned = 0, no parameters): P[t,2i] = sin(t / 10000^(2i/D)),
+ *                                            P[t,2i+1] = cos(t / 10000^(2i/D)), D even;
+ *   learned (learned = 1): P (max_len, D) is a parameter, N(0,1) at the start (as nn_embedding).
+ * nn_posenc_sinusoidal fills table (T,D) with the sinusoids. */
+typedef struct nn_posenc_layer {
+    nn_tensor *weight; /* (max_len, D) when learned, else NULL */
+    int max_len, dim;
+} nn_posenc_layer;
+void nn_posenc_init(nn_posenc_layer *layer, nn_params *ps, const char *name, int max_len,
+                    int dim, int learned, nn_rng *rng);
+nn_tensor *nn_posenc_forward(nn_graph *g, const nn_posenc_layer *layer, nn_tensor *x);
+void nn_posenc_sinusoidal(nn_real *table, int T, int D);
+
+/* The pre-norm Transformer block (GPT-2; Xiong et al. 2020), x (B,T,D) -> (B,T,D):
+ *     x = x + MHA(LN1(x))              attention: each position mixes in the others
+ *     x = x + W2 GELU(W1 LN2(x) + b1) + b2   the MLP, W1 (hidden, D), W2 (D, hidden)
+ * The residual path carries x through unchanged, so the gradient reaches the bottom of a deep
+ * stack undiminished. */
+typedef struct nn_transformer_block {
+    nn_layernorm_layer ln1, ln2;
+    nn_mha_layer attn;
+    nn_linear_layer fc, proj;
+    int dim, hidden;
+} nn_transformer_block;
+void nn_transformer_block_init(nn_transformer_block *block, nn_params *ps, const char *name,
+                               int dim, int heads, int hidden, nn_rng *rng);
+/* *attn as in nn_mha_forward */
+nn_tensor *nn_transformer_block_forward(nn_graph *g, const nn_transformer_block *block,
+                                        nn_tensor *x, int causal, nn_tensor **attn);
+
+/* ------------------------------------------------------------------------------------------ */
+/* restricted Boltzmann machines and the Bernoulli sampler (lib/rbm.c)                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/* out[i] = [u_i < p[i]] with one uniform u_i from rng per value, in order: 1 with probability
+ * p[i]. out may equal p; a p[i] outside [0,1] (or NaN) is refused. */
+void nn_sample_bernoulli(nn_real *out, const nn_real *p, size_t n, nn_rng *rng);
+
+/* A binary RBM: E(v,h) = -b.v - c.h - h.W v, v in {0,1}^V, h in {0,1}^H;
+ *   p(h_j=1|v) = sigmoid(c_j + W_j.v),  p(v_i=1|h) = sigmoid(b_i + sum_j h_j W_ji),
+ *   free energy F(v) = -b.v - sum_j softplus(c_j + W_j.v), p(v) = exp(-F(v)) / Z.
+ * W is (hidden, visible) like a Linear weight (out,in). Batches are row-major (n, units);
+ * data values must lie in [0,1] (binary pixels, or a lower RBM's probabilities). The update's
+ * momentum and weight_decay are plain fields, 0 after init. */
+typedef struct nn_rbm {
+    int visible, hidden;
+    nn_real *W;                    /* (hidden, visible), N(0, 0.01^2) after init */
+    nn_real *vbias, *hbias;        /* b (visible), c (hidden); 0 after init */
+    nn_real *dW, *dvbias, *dhbias; /* the last update (the momentum's velocity) */
+    nn_real momentum, weight_decay;
+} nn_rbm;
+void nn_rbm_init(nn_rbm *rbm, int visible, int hidden, nn_rng *rng);
+void nn_rbm_free(nn_rbm *rbm);
+/* b_i = log(p_i / (1 - p_i)), p_i = mean of data (n, visible) column i clamped to [.001,.999] */
+void nn_rbm_init_visible_bias(nn_rbm *rbm, const nn_real *data, int n);
+void nn_rbm_hidden_probs(const nn_rbm *rbm, nn_real *ph, const nn_real *v, int n);  /* (n,H) */
+void nn_rbm_visible_probs(const nn_rbm *rbm, nn_real *pv, const nn_real *h, int n); /* (n,V) */
+/* f (n) or NULL gets F(v) of each row of v (n,V); returns their mean */
+double nn_rbm_free_energy(const nn_rbm *rbm, nn_real *f, const nn_real *v, int n);
+/* recon (n,V) or NULL = p(v | p(h|v)), deterministic; returns mean_rows sum_i (v_i-recon_i)^2 */
+double nn_rbm_reconstruct(const nn_rbm *rbm, nn_real *recon, const nn_real *v, int n);
+/* `steps` rounds of block Gibbs sampling h ~ p(h|v), v ~ p(v|h) on v (n,V) in place; pv (n,V)
+ * or NULL gets the last round's p(v|h) (v itself when steps is 0) */
+void nn_rbm_gibbs(const nn_rbm *rbm, nn_real *v, nn_real *pv, int n, int steps, nn_rng *rng);
+/* One contrastive-divergence (CD-k) update from the mini-batch v0 (n,V), k >= 1 Gibbs steps:
+ *   ph0 = p(h|v0); k times: h ~ B(ph), v ~ B(p(v|h)), ph = p(h|v); ending at v_k, ph_k;
+ *   dW = momentum dW + lr ((ph0^T v0 - ph_k^T v_k)/n - weight_decay W);  W += dW
+ *   db = momentum db + lr mean_rows(v0 - v_k);  dc = momentum dc + lr mean_rows(ph0 - ph_k)
+ * Draws from rng in the order h0, v1, h1, v2, ..., v_k (n*H or n*V uniforms each); rng NULL
+ * uses the probabilities instead of samples (deterministic "mean-field" CD). Returns the
+ * first step's reconstruction error, mean_rows sum_i (v0_i - p(v_i|h0))^2. */
+double nn_rbm_cd_step(nn_rbm *rbm, const nn_real *v0, int n, int k, nn_real lr, nn_rng *rng);
+/* layer->weight = W, layer->bias = c: the RBM's p(h|v) as a Linear layer (in visible, out
+ * hidden, with bias) followed by a sigmoid; another shape is refused */
+void nn_rbm_to_linear(const nn_rbm *rbm, nn_linear_layer *layer);
+
+/* ------------------------------------------------------------------------------------------ */
+/* CSV datasets (lib/csv.c)                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A labelled dataset from a CSV file of numbers: one example per line, comma-separated; one
+ * column is the integer class label 0..NN_CSV_MAX_CLASSES-1 (label_column: 0-based, or
+ * negative from the end, -1 = the last), the others are the features (d->dim of them, in file
+ * order; d->classes = the largest label + 1, at least 2). The first line is a header when none
+ * of its fields is a number. Spaces around fields, quoted fields, \r\n line ends, blank lines
+ * and a UTF-8 byte-order mark are accepted. A missing, empty or binary file, a field that is
+ * not a finite number, a label that is not a class number, a ragged row and sizes past the
+ * limits below are refused through nn_fail, naming the file, the line and the column. */
+#define NN_CSV_MAX_BYTES (1 << 30) /* 1 GiB of text */
+#define NN_CSV_MAX_ROWS 10000000
+#define NN_CSV_MAX_COLUMNS 100000
+#define NN_CSV_MAX_CLASSES 1000
+void nn_csv_load(nn_data *d, const char *path, int label_column);
+/* the same from len bytes of text in memory; name stands for the file in messages */
+void nn_csv_parse(nn_data *d, const char *text, size_t len, const char *name, int label_column);
 
 #endif /* NN_H */

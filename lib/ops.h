@@ -33,6 +33,8 @@ NN_OP_PAIR(dropout) NN_OP_PAIR(batchnorm) NN_OP_PAIR(layernorm)
 NN_OP_PAIR(gelu) NN_OP_PAIR(elu) NN_OP_PAIR(l1_penalty) NN_OP_PAIR(l2_penalty)
 NN_OP_PAIR(conv2d) NN_OP_PAIR(maxpool2d) NN_OP_PAIR(avgpool2d)
 NN_OP_PAIR(embedding) NN_OP_PAIR(slice)
+NN_OP_PAIR(vae_sample) NN_OP_PAIR(vae_kl)
+NN_OP_PAIR(attention)
 #undef NN_OP_PAIR
 
 /* rows/cols view of a tensor: everything but the last axis, and the last axis */

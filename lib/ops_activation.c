@@ -18,17 +18,29 @@ nn_tensor *nn_tanh(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_TANH, a, 0
 nn_tensor *nn_softmax(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_SOFTMAX, a, 0); }
 nn_tensor *nn_log_softmax(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_LOG_SOFTMAX, a, 0); }
 
-/* relu: y = max(0, x);  dL/dx = dL/dy * [x > 0] */
+/* relu: y = max(0, x);  dL/dx = dL/dy * [x > 0]
+ * The loops below name their arrays through restrict pointers (input, output and gradients
+ * never overlap) and ask for SIMD (`omp simd`), so each runs 4 or 8 numbers per instruction. */
 void nn_op_relu_forward(nn_tensor *y)
 {
-    const nn_real *x = y->src[0]->data;
-    for (size_t i = 0; i < y->numel; i++) y->data[i] = x[i] > 0 ? x[i] : 0;
+    const nn_real *restrict x = y->src[0]->data;
+    nn_real *restrict out = y->data;
+    const size_t n = y->numel;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 void nn_op_relu_backward(nn_tensor *y)
 {
     nn_tensor *x = y->src[0];
     if (!x->grad) return;
-    for (size_t i = 0; i < y->numel; i++) x->grad[i] += x->data[i] > 0 ? y->grad[i] : 0;
+    const nn_real *restrict xd = x->data, *restrict dy = y->grad;
+    nn_real *restrict dx = x->grad;
+    const size_t n = y->numel;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        const nn_real d = dy[i]; /* loaded whatever the sign: then the select is branch-free */
+        dx[i] += xd[i] > 0 ? d : 0;
+    }
 }
 
 /* leaky relu: y = x if x > 0 else s x;  dL/dx = dL/dy * (x > 0 ? 1 : s) */
@@ -48,27 +60,33 @@ void nn_op_leaky_relu_backward(nn_tensor *y)
 /* sigmoid: y = 1 / (1 + e^-x);  dy/dx = y (1 - y), so backward needs only y */
 void nn_op_sigmoid_forward(nn_tensor *y)
 {
-    const nn_real *x = y->src[0]->data;
-    for (size_t i = 0; i < y->numel; i++) y->data[i] = (nn_real)(1.0 / (1.0 + exp(-(double)x[i])));
+    nn_kernel_sigmoid(y->data, y->src[0]->data, y->numel); /* lib/kernels.c */
 }
 void nn_op_sigmoid_backward(nn_tensor *y)
 {
     nn_tensor *x = y->src[0];
     if (!x->grad) return;
-    for (size_t i = 0; i < y->numel; i++) x->grad[i] += y->grad[i] * y->data[i] * (1 - y->data[i]);
+    const nn_real *restrict yd = y->data, *restrict dy = y->grad;
+    nn_real *restrict dx = x->grad;
+    const size_t n = y->numel;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * yd[i] * (1 - yd[i]);
 }
 
 /* tanh: y = tanh x;  dy/dx = 1 - y^2 */
 void nn_op_tanh_forward(nn_tensor *y)
 {
-    const nn_real *x = y->src[0]->data;
-    for (size_t i = 0; i < y->numel; i++) y->data[i] = (nn_real)tanh((double)x[i]);
+    nn_kernel_tanh(y->data, y->src[0]->data, y->numel); /* lib/kernels.c */
 }
 void nn_op_tanh_backward(nn_tensor *y)
 {
     nn_tensor *x = y->src[0];
     if (!x->grad) return;
-    for (size_t i = 0; i < y->numel; i++) x->grad[i] += y->grad[i] * (1 - y->data[i] * y->data[i]);
+    const nn_real *restrict yd = y->data, *restrict dy = y->grad;
+    nn_real *restrict dx = x->grad;
+    const size_t n = y->numel;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) dx[i] += dy[i] * (1 - yd[i] * yd[i]);
 }
 
 /* softmax over the last axis: y_j = e^{x_j} / sum_k e^{x_k}
@@ -115,25 +133,17 @@ nn_tensor *nn_gelu(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_GELU, a, 0
 nn_tensor *nn_elu(nn_graph *g, nn_tensor *a, nn_real alpha) { return unary(g, NN_OP_ELU, a, alpha); }
 
 /* GELU, the exact form: y = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), Phi the normal CDF.
- *   dy/dx = Phi(x) + x phi(x),   phi(x) = e^{-x^2/2} / sqrt(2 pi)   (product rule) */
+ *   dy/dx = Phi(x) + x phi(x),   phi(x) = e^{-x^2/2} / sqrt(2 pi)   (product rule)
+ * Both loops are kernels of lib/kernels.c (libm, or a SIMD polynomial). */
 void nn_op_gelu_forward(nn_tensor *y)
 {
-    const nn_real *x = y->src[0]->data;
-    for (size_t i = 0; i < y->numel; i++) {
-        double v = x[i];
-        y->data[i] = (nn_real)(0.5 * v * (1.0 + erf(v * M_SQRT1_2)));
-    }
+    nn_kernel_gelu(y->data, y->src[0]->data, y->numel);
 }
 void nn_op_gelu_backward(nn_tensor *y)
 {
     nn_tensor *x = y->src[0];
     if (!x->grad) return;
-    const double inv_sqrt_2pi = 0.39894228040143267794;
-    for (size_t i = 0; i < y->numel; i++) {
-        double v = x->data[i];
-        double cdf = 0.5 * (1.0 + erf(v * M_SQRT1_2)), pdf = inv_sqrt_2pi * exp(-0.5 * v * v);
-        x->grad[i] += y->grad[i] * (nn_real)(cdf + v * pdf);
-    }
+    nn_kernel_gelu_backward(x->grad, y->grad, x->data, y->numel);
 }
 
 /* ELU: y = x if x > 0, else alpha (e^x - 1);

@@ -34,7 +34,7 @@ nn_tensor *nn_conv2d_op(nn_graph *g, nn_tensor *x, nn_tensor *weight, nn_tensor 
     y->iarg[0] = stride;
     y->iarg[1] = pad;
     if (nn_get_kernels() != NN_KERNELS_NAIVE) /* the naive loops need no workspace */
-        y->saved = nn_graph_alloc(
+        y->saved = nn_graph_alloc_scratch( /* scratch: written before it is read */
             g, nn_size_mul(nn_conv2d_workspace_size(N, C, H, W, OC, KH, KW, stride, pad),
                            sizeof(nn_real), "nn_conv2d workspace"));
     nn_op_run(y);

@@ -4,6 +4,12 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef NN_DOUBLE
+#define EXP exp
+#else
+#define EXP expf /* the float build: float's exp, exact enough and twice as fast */
+#endif
+
 /* softmax cross-entropy, fused: for logits z (B,C) and labels t,
  *   L = -(1/B) sum_b log softmax(z_b)[t_b]
  *   dL/dz_bj = (softmax(z_b)_j - [j == t_b]) / B
@@ -34,15 +40,28 @@ nn_tensor *nn_softmax_cross_entropy(nn_graph *g, nn_tensor *logits, const int *l
     nn_op_run(y);
     return y;
 }
+/* one pass per row: e_j = exp(z_j - m) (m = max_j z_j, so nothing overflows), s = sum_j e_j;
+ * then probs_j = e_j / s and -log softmax(z)[t] = log s - (z_t - m) */
 void nn_op_softmax_cross_entropy_forward(nn_tensor *y)
 {
     const nn_tensor *z = y->src[0];
     sce_saved *sv = y->saved;
-    int B = z->shape[0], C = z->shape[1];
-    nn_kernel_log_softmax(sv->probs, z->data, B, C);
+    const int B = z->shape[0], C = z->shape[1];
     double loss = 0;
-    for (int b = 0; b < B; b++) loss -= sv->probs[(size_t)b * C + sv->labels[b]];
-    for (size_t i = 0; i < z->numel; i++) sv->probs[i] = (nn_real)exp((double)sv->probs[i]);
+    for (int b = 0; b < B; b++) {
+        const nn_real *zr = z->data + (size_t)b * C;
+        nn_real *p = sv->probs + (size_t)b * C;
+        nn_real m = zr[0];
+        for (int j = 1; j < C; j++) m = zr[j] > m ? zr[j] : m;
+        double sum = 0;
+        for (int j = 0; j < C; j++) {
+            p[j] = EXP(zr[j] - m);
+            sum += p[j];
+        }
+        const nn_real inv = (nn_real)(1.0 / sum);
+        for (int j = 0; j < C; j++) p[j] *= inv;
+        loss += log(sum) - (double)(zr[sv->labels[b]] - m);
+    }
     y->data[0] = (nn_real)(loss / B);
 }
 void nn_op_softmax_cross_entropy_backward(nn_tensor *y)
@@ -51,11 +70,14 @@ void nn_op_softmax_cross_entropy_backward(nn_tensor *y)
     const sce_saved *sv = y->saved;
     if (!z->grad) return;
     int B = z->shape[0], C = z->shape[1];
-    nn_real scale = y->grad[0] / (nn_real)B;
-    for (int b = 0; b < B; b++)
-        for (int j = 0; j < C; j++)
-            z->grad[(size_t)b * C + j] +=
-                scale * (sv->probs[(size_t)b * C + j] - (j == sv->labels[b] ? 1 : 0));
+    const nn_real scale = y->grad[0] / (nn_real)B;
+    for (int b = 0; b < B; b++) {
+        nn_real *restrict dz = z->grad + (size_t)b * C;
+        const nn_real *restrict p = sv->probs + (size_t)b * C;
+#pragma omp simd
+        for (int j = 0; j < C; j++) dz[j] += scale * p[j];
+        dz[sv->labels[b]] -= scale;
+    }
 }
 
 static void check_same(const char *op, const nn_tensor *a, const nn_tensor *b)

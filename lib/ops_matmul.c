@@ -1,6 +1,8 @@
 /* ops_matmul.c -- matrix products: matmul and the fused linear layer op, both on nn_gemm. */
 #include "ops.h"
 
+#include <string.h>
+
 /* matmul: Y = A B with A (M,K), B (K,N), Y (M,N)
  *   dL/dA = dL/dY B^T   (M,N)(N,K)
  *   dL/dB = A^T dL/dY   (K,M)(M,N) */
@@ -51,8 +53,13 @@ void nn_op_linear_forward(nn_tensor *y)
 {
     const nn_tensor *x = y->src[0], *w = y->src[1], *b = y->src[2];
     int B = x->shape[0], in = x->shape[1], out = w->shape[0];
-    nn_gemm(0, 1, B, out, in, 1, x->data, in, w->data, in, 0, y->data, out);
-    if (b) nn_kernel_add_row(y->data, b->data, B, out);
+    if (b) { /* the bias first, in every row; then the GEMM adds X W^T to it (beta = 1) */
+        for (int r = 0; r < B; r++)
+            memcpy(y->data + (size_t)r * out, b->data, (size_t)out * sizeof(nn_real));
+        nn_gemm(0, 1, B, out, in, 1, x->data, in, w->data, in, 1, y->data, out);
+    } else {
+        nn_gemm(0, 1, B, out, in, 1, x->data, in, w->data, in, 0, y->data, out);
+    }
 }
 void nn_op_linear_backward(nn_tensor *y)
 {

@@ -183,17 +183,26 @@ void nn_op_layernorm_forward(nn_tensor *y)
     norm_saved *sv = y->saved;
     const int rows = nn_rows(x), D = nn_last_dim(x);
     const nn_real eps = y->farg[1];
+    /* the loops run along a row in SIMD lanes (omp simd; the sums stay in double) */
+    const nn_real *restrict ga = y->src[1] ? y->src[1]->data : NULL;
+    const nn_real *restrict be = y->src[2] ? y->src[2]->data : NULL;
     for (int r = 0; r < rows; r++) {
-        const nn_real *xr = x->data + (size_t)r * D;
-        nn_real *yr = y->data + (size_t)r * D;
+        const nn_real *restrict xr = x->data + (size_t)r * D;
+        nn_real *restrict yr = y->data + (size_t)r * D;
         double s = 0, ss = 0;
+#pragma omp simd reduction(+ : s)
         for (int j = 0; j < D; j++) s += xr[j];
-        double mean = s / D;
+        const double mean = s / D;
+#pragma omp simd reduction(+ : ss)
         for (int j = 0; j < D; j++) ss += (xr[j] - mean) * (xr[j] - mean);
-        sv->mean[r] = (nn_real)mean;
-        sv->rstd[r] = (nn_real)(1.0 / sqrt(ss / D + eps));
-        for (int j = 0; j < D; j++)
-            yr[j] = gamma_at(y, j) * (xr[j] - sv->mean[r]) * sv->rstd[r] + beta_at(y, j);
+        const nn_real m = sv->mean[r] = (nn_real)mean;
+        const nn_real rs = sv->rstd[r] = (nn_real)(1.0 / sqrt(ss / D + eps));
+        if (ga && be) {
+#pragma omp simd
+            for (int j = 0; j < D; j++) yr[j] = ga[j] * (xr[j] - m) * rs + be[j];
+        } else {
+            for (int j = 0; j < D; j++) yr[j] = gamma_at(y, j) * (xr[j] - m) * rs + beta_at(y, j);
+        }
     }
 }
 void nn_op_layernorm_backward(nn_tensor *y)
@@ -201,20 +210,41 @@ void nn_op_layernorm_backward(nn_tensor *y)
     nn_tensor *x = y->src[0], *gamma = y->src[1], *beta = y->src[2];
     const norm_saved *sv = y->saved;
     const int rows = nn_rows(x), D = nn_last_dim(x);
+    /* the common case, gamma and beta both learned, in SIMD lanes; the general loop below */
+    const int fast = gamma && beta && gamma->grad && beta->grad;
     for (int r = 0; r < rows; r++) {
         const nn_real *xr = x->data + (size_t)r * D, *gr = y->grad + (size_t)r * D;
         const nn_real m = sv->mean[r], rs = sv->rstd[r];
         double sum_dxhat = 0, sum_dxhat_xhat = 0;
-        for (int j = 0; j < D; j++) {
-            nn_real xhat = (xr[j] - m) * rs, dxhat = gr[j] * gamma_at(y, j);
-            sum_dxhat += dxhat;
-            sum_dxhat_xhat += (double)dxhat * xhat;
-            if (gamma && gamma->grad) gamma->grad[j] += gr[j] * xhat;
-            if (beta && beta->grad) beta->grad[j] += gr[j];
+        if (fast) {
+            const nn_real *restrict xv = xr, *restrict dy = gr, *restrict ga = gamma->data;
+            nn_real *restrict dga = gamma->grad, *restrict dbe = beta->grad;
+#pragma omp simd reduction(+ : sum_dxhat, sum_dxhat_xhat)
+            for (int j = 0; j < D; j++) {
+                const nn_real xhat = (xv[j] - m) * rs, dxhat = dy[j] * ga[j];
+                sum_dxhat += dxhat;
+                sum_dxhat_xhat += (double)dxhat * xhat;
+                dga[j] += dy[j] * xhat;
+                dbe[j] += dy[j];
+            }
+        } else {
+            for (int j = 0; j < D; j++) {
+                nn_real xhat = (xr[j] - m) * rs, dxhat = gr[j] * gamma_at(y, j);
+                sum_dxhat += dxhat;
+                sum_dxhat_xhat += (double)dxhat * xhat;
+                if (gamma && gamma->grad) gamma->grad[j] += gr[j] * xhat;
+                if (beta && beta->grad) beta->grad[j] += gr[j];
+            }
         }
         if (!x->grad) continue;
         const nn_real a = (nn_real)(sum_dxhat / D), b = (nn_real)(sum_dxhat_xhat / D);
-        nn_real *dx = x->grad + (size_t)r * D;
+        nn_real *restrict dx = x->grad + (size_t)r * D;
+        if (fast) {
+            const nn_real *restrict xv = xr, *restrict dy = gr, *restrict ga = gamma->data;
+#pragma omp simd
+            for (int j = 0; j < D; j++) dx[j] += rs * (dy[j] * ga[j] - a - (xv[j] - m) * rs * b);
+            continue;
+        }
         for (int j = 0; j < D; j++) {
             nn_real xhat = (xr[j] - m) * rs;
             dx[j] += rs * (gr[j] * gamma_at(y, j) - a - xhat * b);

@@ -100,8 +100,9 @@ void nn_op_slice_backward(nn_tensor *y)
     size_t outer, run, stride, offset;
     slice_geometry(y, &outer, &run, &stride, &offset);
     for (size_t o = 0; o < outer; o++) {
-        nn_real *dx = x->grad + o * stride + offset;
-        const nn_real *dy = y->grad + o * run;
+        nn_real *restrict dx = x->grad + o * stride + offset;
+        const nn_real *restrict dy = y->grad + o * run;
+#pragma omp simd
         for (size_t i = 0; i < run; i++) dx[i] += dy[i];
     }
 }

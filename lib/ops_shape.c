@@ -45,7 +45,11 @@ void nn_op_reshape_backward(nn_tensor *y)
 {
     nn_tensor *x = y->src[0];
     if (!x->grad) return;
-    for (size_t i = 0; i < y->numel; i++) x->grad[i] += y->grad[i];
+    const nn_real *restrict dy = y->grad;
+    nn_real *restrict dx = x->grad;
+    const size_t n = y->numel;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) dx[i] += dy[i];
 }
 
 /* transpose: swap two axes. y[..i..j..] = x[..j..i..]; backward swaps them back.

@@ -101,12 +101,11 @@ int nn_rng_sample_logits(nn_rng *rng, const nn_real *logits, int n, double tempe
         nn_fail("nn_rng_sample_logits: temperature must be positive, got %g", temperature);
     if (top_k < 0 || top_k > n)
         nn_fail("nn_rng_sample_logits: top_k must be in 0..%d (0: all), got %d", n, top_k);
-    double *p = nn_malloc((size_t)n * sizeof *p);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (!isfinite((double)logits[i]))
             nn_fail("nn_rng_sample_logits: logit %d is not finite (%g)", i, (double)logits[i]);
-        p[i] = logits[i];
-    }
+    double *p = nn_malloc((size_t)n * sizeof *p);
+    for (int i = 0; i < n; i++) p[i] = logits[i];
     /* the k-th largest logit is the threshold: smaller ones get probability 0 */
     double threshold = -INFINITY, zmax = -INFINITY;
     if (top_k > 0 && top_k < n) {

@@ -114,14 +114,19 @@ _Noreturn static void fail_short(const char *path, size_t n)
 /* the vocabulary of `all` and the ids of its two parts [0, ntrain) and [ntrain, n) */
 static void build(nn_text *t, const cps *all, const uint8_t *is_val)
 {
-    uint8_t *seen = nn_calloc(0x110000, 1);
+    /* tables indexed by code point, only as long as the largest one that occurs (128 for
+     * ASCII text rather than all 0x110000 of Unicode) */
+    uint32_t top = 0;
+    for (size_t i = 0; i < all->n; i++)
+        if (all->c[i] > top) top = all->c[i];
+    uint8_t *seen = nn_calloc((size_t)top + 1, 1);
     for (size_t i = 0; i < all->n; i++) seen[all->c[i]] = 1;
-    int *id_of = nn_malloc(0x110000 * sizeof *id_of);
+    int *id_of = nn_malloc(((size_t)top + 1) * sizeof *id_of);
     t->vocab = 0;
-    for (uint32_t c = 0; c < 0x110000; c++) t->vocab += seen[c];
+    for (uint32_t c = 0; c <= top; c++) t->vocab += seen[c];
     t->chars = nn_malloc((size_t)t->vocab * sizeof *t->chars);
     int v = 0;
-    for (uint32_t c = 0; c < 0x110000; c++)
+    for (uint32_t c = 0; c <= top; c++)
         if (seen[c]) t->chars[v] = c, id_of[c] = v++;
     t->ntrain = t->nval = 0;
     for (size_t i = 0; i < all->n; i++) is_val[i] ? t->nval++ : t->ntrain++;
@@ -142,6 +147,33 @@ static void check_fraction(double val_fraction)
         nn_fail("nn_text: validation fraction %g must be in [0, 1)", val_fraction);
 }
 
+/* a plain text of len bytes (freed here when owned) named `name` in messages */
+static void load_text(nn_text *t, const unsigned char *data, size_t len, const char *name,
+                      double val_fraction, unsigned char *owned)
+{
+    char err[600];
+    cps all = {0};
+    int status = decode(&all, data, len, name, err, sizeof err);
+    free(owned);
+    if (status) {
+        free(all.c);
+        nn_fail("%s", err);
+    }
+    if (all.n < NN_TEXT_MIN_CHARS) {
+        free(all.c);
+        fail_short(name, all.n);
+    }
+    /* validation: the last val_fraction of the text (a plain file has no records) */
+    uint8_t *is_val = nn_calloc(all.n, 1);
+    size_t nval = (size_t)(val_fraction * (double)all.n);
+    memset(is_val + (all.n - nval), 1, nval);
+    build(t, &all, is_val);
+    free(is_val);
+    free(all.c);
+    t->files = 1;
+    snprintf(t->source, sizeof t->source, "%s", name);
+}
+
 void nn_text_load_file(nn_text *t, const char *path, double val_fraction)
 {
     check_fraction(val_fraction);
@@ -153,26 +185,18 @@ void nn_text_load_file(nn_text *t, const char *path, double val_fraction)
     char err[600];
     unsigned char *data = read_file(path, &len, err, sizeof err);
     if (!data) nn_fail("%s", err);
-    cps all = {0};
-    int status = decode(&all, data, len, path, err, sizeof err);
-    free(data);
-    if (status) {
-        free(all.c);
-        nn_fail("%s", err);
-    }
-    if (all.n < NN_TEXT_MIN_CHARS) {
-        free(all.c);
-        fail_short(path, all.n);
-    }
-    /* validation: the last val_fraction of the text (a plain file has no records) */
-    uint8_t *is_val = nn_calloc(all.n, 1);
-    size_t nval = (size_t)(val_fraction * (double)all.n);
-    memset(is_val + (all.n - nval), 1, nval);
-    build(t, &all, is_val);
-    free(is_val);
-    free(all.c);
-    t->files = 1;
-    snprintf(t->source, sizeof t->source, "%s", path);
+    load_text(t, data, len, path, val_fraction, data);
+}
+
+void nn_text_load_memory(nn_text *t, const void *data, size_t len, const char *name,
+                         double val_fraction)
+{
+    check_fraction(val_fraction);
+    if (!t || (!data && len)) nn_fail("nn_text_load_memory: NULL argument");
+    memset(t, 0, sizeof *t);
+    if (!name) name = "(text)";
+    if (len == 0) nn_fail("nn_text: %s is empty", name);
+    load_text(t, data, len, name, val_fraction, NULL);
 }
 
 static int by_name(const void *a, const void *b)

@@ -9,8 +9,10 @@
  *   (c) the price of the library's wrapper: nn_gemm (checks + dispatch, BLAS selected) vs a
  *       raw cblas_sgemm call with the same arguments, on small shapes where it would show;
  *   (d) training throughput (samples/s) of the reference models built from the library --
- *       MLP 784-256-256-10 (batch 128) and LeNet-5 (batch 64) -- forward, backward and an SGD
- *       step on random data, with the BLAS kernels and with the naive ones.
+ *       MLP 784-256-256-10 (batch 128), LeNet-5 (batch 64), an LSTM (hidden 128, 50 steps,
+ *       batch 32) and a Transformer block (d_model 64, 4 heads, 64 positions, batch 32) --
+ *       forward, backward and an SGD step on random data, with the fast kernels and with the
+ *       naive ones. tests/bench_pytorch.py runs the same models in PyTorch.
  * Every timed variant is first compared with its naive twin (|a-b| <= atol + rtol |ref|);
  * any disagreement is reported by name and the program exits 1. With --quick the sizes are
  * tiny and each time is taken once or twice: that run is part of `make test` as a correctness
@@ -20,7 +22,8 @@
  * until it lasts long enough to be timed. The table, bench.csv and gemm_square.png (GFLOP/s
  * against n) go to --out (default out/bench). docs/bench.md explains the numbers.
  *
- *   ./build/bench [--quick] [--threads N] [--out DIR]
+ *   ./build/bench [--quick] [--threads N] [--only abcd] [--no-naive] [--models LIST]
+ *                 [--out DIR]
  */
 #include "nn.h"
 
@@ -40,6 +43,9 @@ typedef struct config {
     int quick;
     int threads;        /* --threads; 0: all cores */
     int inject_fault;   /* --inject-fault: spoil one result, so the checker must fail */
+    char only[8];       /* --only SECTIONS: a subset of "abcd" (default: all four) */
+    int no_naive;       /* --no-naive: (d) times the BLAS kernels only (still checks both) */
+    unsigned models;    /* --models LIST: bit k set = (d) runs model k (default: all) */
     char out[512];
     int reps;           /* samples per median */
     double sample_s;    /* a sample repeats the call until it lasts at least this long */
@@ -495,43 +501,75 @@ static void bench_overhead(const config *cfg, nn_rng *rng)
 /* (d) training throughput of the reference models                                             */
 /* ------------------------------------------------------------------------------------------ */
 
+enum { MODEL_MLP, MODEL_LENET, MODEL_LSTM, MODEL_TRANSFORMER, MODELS };
+static const char *const model_keys[MODELS] = {"mlp", "lenet", "lstm", "transformer"};
+
 typedef struct model {
     const char *name;
-    int lenet, batch, in_dim;
+    int kind, batch;
+    int steps, features; /* LSTM: time steps and input features; Transformer: T and d_model */
     nn_params ps;
     nn_linear_layer fc1, fc2, fc3;
     nn_conv2d_layer conv1, conv2;
+    nn_rnn_cell lstm;
+    nn_transformer_block block;
     nn_optim opt;
-    nn_real *x; /* (batch, in_dim) random "images" in [0,1) */
-    int *y;     /* (batch) random labels in 0..9 */
+    nn_real *x; /* random inputs in [0,1): images (batch, 784), or sequences */
+    int *y;     /* random labels in 0..9: one per example, or one per position (Transformer) */
+    int nx, ny; /* their counts */
 } model;
 
 /* MLP 784-256-256-10 (lesson 02 trains 784-256-128-10), or LeNet-5 as in lesson 07:
  *   (1,28,28) -conv 5x5x6 pad 2-> (6,28,28) -avgpool 2-> (6,14,14) -conv 5x5x16-> (16,10,10)
- *   -avgpool 2-> (16,5,5) = 400 -> 120 -> 84 -> 10, ReLU after every layer but the last. */
-static void model_init(model *m, int lenet, int batch, nn_rng *rng)
+ *   -avgpool 2-> (16,5,5) = 400 -> 120 -> 84 -> 10, ReLU after every layer but the last;
+ * or an LSTM (lesson 08's cell): 32 features -> hidden 128 over 50 steps (time-major input
+ * (T,B,32)), its last h -> Linear 10; or one pre-norm Transformer block (lesson 11's):
+ * d_model 64, 4 heads, MLP 256, non-causal, over 64 positions (input (B,T,64)), then a Linear
+ * 64 -> 10 at every position with a label per position. Quick mode shrinks the sequences. */
+static void model_init(model *m, int kind, int quick, nn_rng *rng)
 {
     memset(m, 0, sizeof *m);
-    m->lenet = lenet, m->batch = batch, m->in_dim = 784;
+    m->kind = kind;
     nn_params_init(&m->ps);
-    if (lenet) {
+    switch (kind) {
+    case MODEL_MLP:
+        m->name = "MLP 784-256-256-10";
+        m->batch = quick ? 16 : 128;
+        m->nx = m->batch * 784, m->ny = m->batch;
+        nn_linear_init(&m->fc1, &m->ps, "fc1", 784, 256, 1, rng);
+        nn_linear_init(&m->fc2, &m->ps, "fc2", 256, 256, 1, rng);
+        nn_linear_init(&m->fc3, &m->ps, "fc3", 256, 10, 1, rng);
+        break;
+    case MODEL_LENET:
         m->name = "LeNet-5";
+        m->batch = quick ? 8 : 64;
+        m->nx = m->batch * 784, m->ny = m->batch;
         nn_conv2d_init(&m->conv1, &m->ps, "conv1", 1, 6, 5, 1, 2, rng);
         nn_conv2d_init(&m->conv2, &m->ps, "conv2", 6, 16, 5, 1, 0, rng);
         nn_linear_init(&m->fc1, &m->ps, "fc1", 400, 120, 1, rng);
         nn_linear_init(&m->fc2, &m->ps, "fc2", 120, 84, 1, rng);
         nn_linear_init(&m->fc3, &m->ps, "fc3", 84, 10, 1, rng);
-    } else {
-        m->name = "MLP 784-256-256-10";
-        nn_linear_init(&m->fc1, &m->ps, "fc1", 784, 256, 1, rng);
-        nn_linear_init(&m->fc2, &m->ps, "fc2", 256, 256, 1, rng);
-        nn_linear_init(&m->fc3, &m->ps, "fc3", 256, 10, 1, rng);
+        break;
+    case MODEL_LSTM:
+        m->name = "LSTM 32-128 seq 50";
+        m->batch = quick ? 4 : 32, m->steps = quick ? 5 : 50, m->features = 32;
+        m->nx = m->steps * m->batch * m->features, m->ny = m->batch;
+        nn_rnn_cell_init(&m->lstm, &m->ps, "lstm", NN_RNN_LSTM, m->features, 128, rng);
+        nn_linear_init(&m->fc1, &m->ps, "head", 128, 10, 1, rng);
+        break;
+    default:
+        m->name = "Transformer d64 h4 ff256 seq 64";
+        m->batch = quick ? 2 : 32, m->steps = quick ? 8 : 64, m->features = 64;
+        m->nx = m->batch * m->steps * m->features, m->ny = m->batch * m->steps;
+        nn_transformer_block_init(&m->block, &m->ps, "block", m->features, 4, 256, rng);
+        nn_linear_init(&m->fc1, &m->ps, "head", m->features, 10, 1, rng);
+        break;
     }
     nn_optim_init(&m->opt, NN_OPTIM_SGD, &m->ps, 0.01f);
-    m->x = nn_malloc((size_t)batch * m->in_dim * sizeof *m->x);
-    nn_rng_fill_uniform(rng, m->x, (size_t)batch * m->in_dim, 0, 1);
-    m->y = nn_malloc((size_t)batch * sizeof *m->y);
-    for (int i = 0; i < batch; i++) m->y[i] = nn_rng_int(rng, 10);
+    m->x = nn_malloc((size_t)m->nx * sizeof *m->x);
+    nn_rng_fill_uniform(rng, m->x, (size_t)m->nx, 0, 1);
+    m->y = nn_malloc((size_t)m->ny * sizeof *m->y);
+    for (int i = 0; i < m->ny; i++) m->y[i] = nn_rng_int(rng, 10);
 }
 
 static void model_free(model *m)
@@ -541,21 +579,39 @@ static void model_free(model *m)
     free(m->x), free(m->y);
 }
 
-/* the forward pass to the mean cross-entropy over the batch */
+/* the forward pass to the mean cross-entropy over the batch (and positions) */
 static nn_tensor *model_loss(nn_graph *g, const model *m)
 {
+    const int B = m->batch;
     nn_tensor *h;
-    if (m->lenet) {
-        nn_tensor *x = nn_graph_input(g, m->x, 4, m->batch, 1, 28, 28);
+    switch (m->kind) {
+    case MODEL_MLP:
+        h = nn_relu(g, nn_linear(g, &m->fc1, nn_graph_input(g, m->x, 2, B, 784))); /* (B,256) */
+        h = nn_relu(g, nn_linear(g, &m->fc2, h));                                 /* (B,256) */
+        return nn_softmax_cross_entropy(g, nn_linear(g, &m->fc3, h), m->y);
+    case MODEL_LENET: {
+        nn_tensor *x = nn_graph_input(g, m->x, 4, B, 1, 28, 28);
         h = nn_avgpool2d(g, nn_relu(g, nn_conv2d(g, &m->conv1, x)), 2, 2); /* (B,6,14,14) */
         h = nn_avgpool2d(g, nn_relu(g, nn_conv2d(g, &m->conv2, h)), 2, 2); /* (B,16,5,5) */
         h = nn_relu(g, nn_linear(g, &m->fc1, nn_flatten(g, h)));          /* (B,120) */
-    } else {
-        nn_tensor *x = nn_graph_input(g, m->x, 2, m->batch, m->in_dim);
-        h = nn_relu(g, nn_linear(g, &m->fc1, x)); /* (B,256) */
+        h = nn_relu(g, nn_linear(g, &m->fc2, h));                          /* (B,84) */
+        return nn_softmax_cross_entropy(g, nn_linear(g, &m->fc3, h), m->y);
     }
-    h = nn_relu(g, nn_linear(g, &m->fc2, h));                                /* (B,256|84) */
-    return nn_softmax_cross_entropy(g, nn_linear(g, &m->fc3, h), m->y);      /* scalar */
+    case MODEL_LSTM: {
+        nn_tensor *xs[64];
+        for (int t = 0; t < m->steps; t++) /* step t: (B,32) */
+            xs[t] = nn_graph_input(g, m->x + (size_t)t * B * m->features, 2, B, m->features);
+        nn_rnn_state last = nn_rnn_forward(g, &m->lstm, xs, m->steps, NULL, (nn_rnn_state){0});
+        return nn_softmax_cross_entropy(g, nn_linear(g, &m->fc1, last.h), m->y);
+    }
+    default: {
+        const int T = m->steps, D = m->features;
+        nn_tensor *x = nn_graph_input(g, m->x, 3, B, T, D);
+        h = nn_transformer_block_forward(g, &m->block, x, 0, NULL); /* (B,T,D) */
+        h = nn_linear(g, &m->fc1, nn_reshape(g, h, 2, B * T, D));   /* (B*T,10) */
+        return nn_softmax_cross_entropy(g, h, m->y);
+    }
+    }
 }
 
 /* one training step: zero the gradients, forward, backward, SGD update, free the step */
@@ -617,24 +673,30 @@ static void bench_training(const config *cfg, nn_rng *rng)
 {
     printf("\n(d) training throughput: forward + backward + SGD step on random data, samples/s "
            "(median of runs)\n");
-    printf("   %-28s %6s %12s %12s %9s %6s\n", "model", "batch", "naive", "blas", "blas/nai",
+    printf("   %-34s %6s %12s %12s %9s %6s\n", "model", "batch", "naive", "blas", "blas/nai",
            "runs");
     nn_graph *g = nn_graph_new();
-    for (int lenet = 0; lenet < 2; lenet++) {
+    for (int kind = 0; kind < MODELS; kind++) {
+        if (!(cfg->models & (1u << kind))) continue;
         model m;
-        const int batch = lenet ? (cfg->quick ? 8 : 64) : (cfg->quick ? 16 : 128);
-        model_init(&m, lenet, batch, rng);
+        model_init(&m, kind, cfg->quick, rng);
+        const int batch = m.batch;
         model_check(g, &m);
-        const timing tn = model_throughput(cfg, g, &m, NN_KERNELS_NAIVE);
-        const timing tb = model_throughput(cfg, g, &m, NN_KERNELS_BLAS);
-        const double sn = batch / tn.seconds, sb = batch / tb.seconds;
-        printf("   %-28s %6d %12.0f %12.0f %8.1fx %6d\n", m.name, batch, sn, sb,
-               tn.seconds / tb.seconds, tb.reps);
         char name[96];
         snprintf(name, sizeof name, "%s batch %d", m.name, batch);
-        csv_row("train", name, "naive", sn, "samples/s", tn.seconds, tn.reps);
+        const timing tb = model_throughput(cfg, g, &m, NN_KERNELS_BLAS);
+        const double sb = batch / tb.seconds;
+        if (cfg->no_naive) {
+            printf("   %-34s %6d %12s %12.0f %9s %6d\n", m.name, batch, "-", sb, "-", tb.reps);
+        } else {
+            const timing tn = model_throughput(cfg, g, &m, NN_KERNELS_NAIVE);
+            const double sn = batch / tn.seconds;
+            printf("   %-34s %6d %12.0f %12.0f %8.1fx %6d\n", m.name, batch, sn, sb,
+                   tn.seconds / tb.seconds, tb.reps);
+            csv_row("train", name, "naive", sn, "samples/s", tn.seconds, tn.reps);
+            csv_row("train", name, "blas/naive", tn.seconds / tb.seconds, "x", 0, 0);
+        }
         csv_row("train", name, "blas", sb, "samples/s", tb.seconds, tb.reps);
-        csv_row("train", name, "blas/naive", tn.seconds / tb.seconds, "x", 0, 0);
         model_free(&m);
     }
     nn_graph_free(g);
@@ -644,15 +706,21 @@ static void bench_training(const config *cfg, nn_rng *rng)
 
 static void usage(void)
 {
-    printf("usage: bench [--quick] [--threads N] [--out DIR]\n\n"
+    printf("usage: bench [--quick] [--threads N] [--only abcd] [--no-naive] [--models LIST]\n"
+           "             [--out DIR]\n\n"
            "Naive vs BLAS: (a) GEMM GFLOP/s, (b) conv2d direct loops vs im2col + GEMM,\n"
            "(c) nn_gemm's overhead over a raw cblas_sgemm, (d) training samples/s of the MLP\n"
-           "784-256-256-10 (batch 128) and LeNet-5 (batch 64). Every fast path is first\n"
-           "compared with its naive twin; a disagreement is named and the exit status is 1.\n"
-           "Writes bench.csv and gemm_square.png (+ .dat/.gp) to the output directory.\n\n"
+           "784-256-256-10 (batch 128), LeNet-5 (batch 64), an LSTM (hidden 128, 50 steps,\n"
+           "batch 32) and a Transformer block (d 64, 4 heads, 64 positions, batch 32). Every\n"
+           "fast path is first compared with its naive twin; a disagreement is named and the\n"
+           "exit status is 1. Writes bench.csv and gemm_square.png (+ .dat/.gp) to the output\n"
+           "directory.\n\n"
            "options:\n"
            "  --quick          tiny sizes, one or two repetitions: a correctness check in seconds\n"
            "  --threads N      threads for BLAS and the OpenMP loops (default: all cores)\n"
+           "  --only SECTIONS  run only these of a b c d (e.g. --only d: training throughput)\n"
+           "  --no-naive       in (d), time only the BLAS kernels (both are still checked)\n"
+           "  --models LIST    in (d), only these of mlp,lenet,lstm,transformer\n"
            "  --out DIR        where bench.csv and the figure go (default out/bench)\n"
            "  --inject-fault   spoil one BLAS result on purpose (the checker must then fail)\n"
            "  --help           this text\n");
@@ -661,6 +729,7 @@ static void usage(void)
 static void parse_args(config *cfg, int argc, char **argv)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->models = (1u << MODELS) - 1;
     snprintf(cfg->out, sizeof cfg->out, "out/bench");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -671,6 +740,34 @@ static void parse_args(config *cfg, int argc, char **argv)
             cfg->quick = 1;
         } else if (strcmp(a, "--inject-fault") == 0) {
             cfg->inject_fault = 1;
+        } else if (strcmp(a, "--models") == 0) {
+            char list[128];
+            snprintf(list, sizeof list, "%s", i + 1 < argc ? argv[++i] : "");
+            cfg->models = 0;
+            for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+                int k = 0;
+                while (k < MODELS && strcmp(tok, model_keys[k]) != 0) k++;
+                if (k == MODELS) {
+                    fprintf(stderr, "bench: --models: unknown model \"%s\" (expected a list of "
+                            "mlp, lenet, lstm, transformer)\n", tok);
+                    exit(2);
+                }
+                cfg->models |= 1u << k;
+            }
+            if (!cfg->models) {
+                fprintf(stderr, "bench: --models: expected a list such as mlp,lstm\n");
+                exit(2);
+            }
+        } else if (strcmp(a, "--no-naive") == 0) {
+            cfg->no_naive = 1;
+        } else if (strcmp(a, "--only") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (!*v || strlen(v) > 4 || strspn(v, "abcd") != strlen(v)) {
+                fprintf(stderr, "bench: --only: expected some of the sections a, b, c, d (e.g. "
+                        "--only d), got \"%s\"\n", v);
+                exit(2);
+            }
+            snprintf(cfg->only, sizeof cfg->only, "%s", v);
         } else if (strcmp(a, "--threads") == 0 || strcmp(a, "--out") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "bench: %s needs a value (see --help)\n", a);
@@ -736,13 +833,17 @@ int main(int argc, char **argv)
 
     nn_rng rng;
     nn_rng_seed(&rng, 42);
-    bench_gemm(&cfg, &rng);
-    bench_conv(&cfg, &rng);
-    bench_overhead(&cfg, &rng);
-    bench_training(&cfg, &rng);
+    const char *only = *cfg.only ? cfg.only : "abcd";
+    if (strchr(only, 'a')) bench_gemm(&cfg, &rng);
+    if (strchr(only, 'b')) bench_conv(&cfg, &rng);
+    if (strchr(only, 'c')) bench_overhead(&cfg, &rng);
+    if (strchr(only, 'd')) bench_training(&cfg, &rng);
 
     nn_io_commit_atomic(csv, tmp, path);
-    printf("\nwrote %s and %s/gemm_square.png (%.1f s)\n", path, cfg.out, nn_seconds() - start);
+    if (strchr(only, 'a'))
+        printf("\nwrote %s and %s/gemm_square.png (%.1f s)\n", path, cfg.out, nn_seconds() - start);
+    else
+        printf("\nwrote %s (%.1f s)\n", path, nn_seconds() - start);
     if (checks_failed) {
         printf("bench: %d of %d correctness checks FAILED: %s\n", checks_failed, checks_run,
                failed_names);

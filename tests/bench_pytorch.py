@@ -1,25 +1,36 @@
 #!/usr/bin/env python3
 """bench_pytorch.py -- the training-throughput part of `make bench` (section d), in PyTorch.
 
-The same two reference models, the same batch sizes, the same step (forward, mean
+The same reference models, the same batch sizes, the same step (forward, mean
 cross-entropy, backward, plain SGD) on random data, the same thread count and the same
 statistic (median of timed runs after a warm-up), so deepc's samples/s can be put beside
 PyTorch's CPU numbers on one machine:
   MLP 784-256-256-10, batch 128;
-  LeNet-5 (conv 6 5x5 pad 2, avgpool 2, conv 16 5x5, avgpool 2, 120, 84, 10; ReLU), batch 64.
+  LeNet-5 (conv 6 5x5 pad 2, avgpool 2, conv 16 5x5, avgpool 2, 120, 84, 10; ReLU), batch 64;
+  LSTM, 32 input features, hidden 128, 50 steps, its last h -> Linear 10, batch 32;
+  one pre-norm Transformer encoder block (d_model 64, 4 heads, feed-forward 256, GELU, no
+  dropout) over 64 positions, Linear 10 at every position, batch 32.
 
   python3 tests/bench_pytorch.py [--threads N] [--quick] [--csv out/bench/bench.csv]
+  python3 tests/bench_pytorch.py --threads 1 --rounds 5 [--deepc build/bench]
 
 Without torch (Debian: apt-get install python3-torch) it says so and exits 0. When the CSV of
-a `make bench` run exists, deepc's numbers from it are printed alongside. Never part of
+a `make bench` run exists, deepc's numbers from it are printed alongside. With --rounds N the
+two take turns instead, model by model, N times: `build/bench --only d --no-naive --models
+KEY` (same thread count) and PyTorch, the order swapped every round; each ratio compares two
+numbers taken seconds apart, and the summary is their median and range -- on a shared
+machine, far steadier than comparing two runs made at different times. Never part of
 `make test`.
 """
 import argparse
 import csv
 import os
 import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -31,10 +42,15 @@ def parse_args():
     p.add_argument("--runs", type=int, default=7, help="timed runs per model (default 7)")
     p.add_argument("--csv", default="out/bench/bench.csv",
                    help="deepc's bench.csv to compare with, if present (default %(default)s)")
+    p.add_argument("--rounds", type=int, default=0,
+                   help="alternate deepc's bench and PyTorch this many times (default 0: no)")
+    p.add_argument("--deepc", default="build/bench",
+                   help="the bench program --rounds runs (default %(default)s)")
     return p.parse_args()
 
 
 def models(torch):
+    """(name as in deepc's bench.csv, model, batch, input shape, labels per example)"""
     nn = torch.nn
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256),
                         nn.ReLU(), nn.Linear(256, 10))
@@ -43,14 +59,40 @@ def models(torch):
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d(2),             # (16,5,5)
         nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
         nn.Linear(84, 10))
-    return [("MLP 784-256-256-10", mlp, 128, (1, 784)),
-            ("LeNet-5", lenet, 64, (1, 1, 28, 28))]
+
+    class LSTM(nn.Module):  # input (T,B,32), time-major like deepc's; the last h -> 10
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.head = nn.LSTM(32, 128), nn.Linear(128, 10)
+
+        def forward(self, x):
+            _, (h, _) = self.lstm(x)
+            return self.head(h[-1])
+
+    class Block(nn.Module):  # input (B,T,64); logits (B*T,10), one label per position
+        def __init__(self):
+            super().__init__()
+            self.block = nn.TransformerEncoderLayer(64, 4, dim_feedforward=256, dropout=0.0,
+                                                    activation="gelu", batch_first=True,
+                                                    norm_first=True)
+            self.head = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.head(self.block(x)).reshape(-1, 10)
+
+    return [("MLP 784-256-256-10", mlp, 128, (128, 784), 1),
+            ("LeNet-5", lenet, 64, (64, 1, 28, 28), 1),
+            ("LSTM 32-128 seq 50", LSTM(), 32, (50, 32, 32), 1),
+            ("Transformer d64 h4 ff256 seq 64", Block(), 32, (32, 64, 64), 64)]
 
 
-def throughput(torch, model, batch, shape, runs, run_seconds):
+KEYS = ["mlp", "lenet", "lstm", "transformer"]  # deepc's bench --models, in models()' order
+
+
+def throughput(torch, model, batch, shape, labels, runs, run_seconds):
     """median samples/s over `runs` runs of enough steps to last run_seconds"""
-    x = torch.rand((batch,) + shape[1:])
-    y = torch.randint(0, 10, (batch,))
+    x = torch.rand(shape)
+    y = torch.randint(0, 10, (batch * labels,))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -110,15 +152,51 @@ def main():
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads "
           f"(OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}), median of {runs} runs; "
           f"{backend}, BLAS_INFO={blas.group(1) if blas else '?'}")
-    print(f"   {'model':<22} {'batch':>6} {'torch':>12} {'deepc':>12} {'deepc/torch':>12}")
-    print(f"   {'':<22} {'':>6} {'samples/s':>12} {'samples/s':>12}")
-    for name, model, batch, shape in models(torch):
-        s = throughput(torch, model, batch, shape, runs, run_seconds)
+    if args.rounds > 0:
+        return interleaved(args, torch, threads, runs, run_seconds)
+    print(f"   {'model':<34} {'batch':>6} {'torch':>12} {'deepc':>12} {'deepc/torch':>12}")
+    print(f"   {'':<34} {'':>6} {'samples/s':>12} {'samples/s':>12}")
+    for name, model, batch, shape, labels in models(torch):
+        s = throughput(torch, model, batch, shape, labels, runs, run_seconds)
         d = deepc.get(name)
         extra = f" {d:12.0f} {d / s:11.2f}x" if d else f" {'-':>12} {'-':>12}"
-        print(f"   {name:<22} {batch:>6} {s:12.0f}{extra}")
+        print(f"   {name:<34} {batch:>6} {s:12.0f}{extra}", flush=True)
     if not deepc:
         print(f"(no deepc numbers: {args.csv} not found; run make bench first)")
+    return 0
+
+
+def interleaved(args, torch, threads, runs, run_seconds):
+    """--rounds: per model, deepc's bench and PyTorch one after the other (the order swapped
+    every round), so each ratio compares two numbers taken seconds apart"""
+    out = tempfile.mkdtemp(prefix="bench_pytorch_")
+    # full sizes on both sides (--quick only shortens PyTorch's runs)
+    cmd = [args.deepc, "--only", "d", "--no-naive", "--threads", str(threads), "--out", out]
+    table = models(torch)
+    ratios = {name: [] for name, *_ in table}
+    print(f"each round, per model: {' '.join(cmd)} --models KEY and PyTorch, alternately; "
+          f"samples/s deepc / torch = ratio")
+    for r in range(args.rounds):
+        line = []
+        for key, (name, model, batch, shape, labels) in zip(KEYS, table):
+            for turn in ((0, 1) if r % 2 == 0 else (1, 0)):
+                if turn == 0:
+                    done = subprocess.run(cmd + ["--models", key], stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True)
+                    if done.returncode != 0:
+                        print(done.stdout)
+                        print(f"bench_pytorch: {args.deepc} failed (status {done.returncode})")
+                        return 1
+                    d = deepc_numbers(os.path.join(out, "bench.csv")).get(name, float("nan"))
+                else:
+                    s = throughput(torch, model, batch, shape, labels, runs, run_seconds)
+            ratios[name].append(d / s)
+            line.append(f"{name.split(' ')[0]} {d:.0f}/{s:.0f} = {d / s:.2f}x")
+        print(f"   round {r + 1}: " + ", ".join(line), flush=True)
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"deepc / torch at {threads} thread(s), {args.rounds} rounds: median [min, max]")
+    for name, rs in ratios.items():
+        print(f"   {name:<34} {statistics.median(rs):5.2f}x  [{min(rs):.2f}, {max(rs):.2f}]")
     return 0
 
 

@@ -88,6 +88,11 @@ static nn_tensor *forward(nn_graph *g, void *ctx)
     case NN_OP_AVGPOOL2D: y = nn_avgpool2d(g, x[0], c->pool, c->stride); break;
     case NN_OP_EMBEDDING: y = nn_embedding_op(g, x[0], c->labels, 6); break;
     case NN_OP_SLICE: y = nn_slice(g, x[0], c->variant, 1, 1); break;
+    case NN_OP_VAE_SAMPLE: y = nn_vae_sample(g, x[0], x[1], x[2]); break;
+    case NN_OP_VAE_KL: y = nn_vae_kl(g, x[0], x[1]); break;
+    case NN_OP_ATTENTION: /* variant 0: no mask, 1 head; 1: causal, 1 head; 2: causal, 2 heads */
+        y = nn_attention(g, x[0], x[1], x[2], c->variant == 2 ? 2 : 1, c->variant != 0);
+        break;
     default: fail_msg("no gradient case for op %s", nn_op_name(c->op));
     }
     return weighted_sum(g, y);
@@ -260,6 +265,16 @@ static void test_every_op(void **state)
             case NN_OP_SLICE: /* [1,2) along axis `variant` of (2,3,4) */
                 x[0] = leaf(leaves, &rng, -2, 2, 0, 3, s234);
                 c.nin = 1;
+                break;
+            case NN_OP_VAE_SAMPLE: case NN_OP_VAE_KL: /* mu, logvar (and eps) on (3,4) */
+                x[0] = leaf(leaves, &rng, -2, 2, 0, 2, s34);
+                x[1] = leaf(leaves, &rng, -3, 2, 0, 2, s34);
+                x[2] = leaf(leaves, &rng, -2, 2, 0, 2, s34);
+                c.nin = op == NN_OP_VAE_SAMPLE ? 3 : 2;
+                break;
+            case NN_OP_ATTENTION: /* q, k, v of (2,3,4); more cases in grad_attention.c */
+                for (int i = 0; i < 3; i++) x[i] = leaf(leaves, &rng, -1, 1, 0, 3, s234);
+                c.nin = 3;
                 break;
             default: /* unary ops on (3,4), a 3-D tensor, and a vector */
                 x[0] = leaf(leaves, &rng, -3, 3, 0, variant == 0 ? 2 : variant == 1 ? 3 : 1,

@@ -124,12 +124,56 @@ static void test_softmax_kernels(void **state)
     assert_int_equal(nn_kernel_argmax(tie, 3), 0); /* the first of equal maxima */
 }
 
+/* The fast (SIMD polynomial) activations against the naive ones (libm in double) over a fine
+ * grid wide enough to reach both ends of every function, plus infinities, NaN and signed
+ * zeros: relative error a few float ulps (GELU: 1e-6), or absolute where the value is tiny. */
+static void test_activation_kernels(void **state)
+{
+    (void)state;
+    enum { N = 40001 + 6 };
+    nn_real *x = nn_malloc(N * sizeof *x), *naive = nn_malloc(N * sizeof *x),
+            *fast = nn_malloc(N * sizeof *x), *g0 = nn_malloc(N * sizeof *x),
+            *g1 = nn_malloc(N * sizeof *x), *dy = nn_malloc(N * sizeof *x);
+    for (int i = 0; i < N - 6; i++) x[i] = (nn_real)(-100 + 200.0 * i / (N - 7));
+    const nn_real special[6] = {INFINITY, -INFINITY, 0, -0.0f, 1e-30f, -1e-30f};
+    memcpy(x + N - 6, special, sizeof special);
+    for (int i = 0; i < N; i++) dy[i] = (nn_real)(1 + (i % 7) * 0.25);
+    void (*fn[3])(nn_real *, const nn_real *, size_t) = {nn_kernel_sigmoid, nn_kernel_tanh,
+                                                         nn_kernel_gelu};
+    const char *names[3] = {"sigmoid", "tanh", "gelu"};
+    for (int f = 0; f < 3; f++) {
+        nn_set_kernels(NN_KERNELS_NAIVE);
+        fn[f](naive, x, N);
+        nn_set_kernels(NN_KERNELS_BLAS);
+        fn[f](fast, x, N);
+        char what[64];
+        snprintf(what, sizeof what, "%s fast vs naive", names[f]);
+        /* gelu(-inf) = -inf * 0 is NaN in both: the specials are for sigmoid and tanh. GELU's
+         * left tail e^{-x^2/2} carries float's rounding of x^2/2: 1e-8 absolute there */
+        if (f < 2) nn_test_assert_close(fast, naive, N, 1e-37, 4e-7, what);
+        else nn_test_assert_close(fast, naive, N - 6, 1e-8, 1e-6, what);
+        const nn_real nan = NAN;
+        fn[f](fast, &nan, 1);
+        if (!isnan(fast[0])) fail_msg("%s(NaN) = %g, expected NaN", names[f], (double)fast[0]);
+    }
+    /* GELU's derivative; the naive one loses its digits far left (1 + erf cancels), so the
+     * comparison is absolute there */
+    memset(g0, 0, N * sizeof *g0), memset(g1, 0, N * sizeof *g1);
+    nn_set_kernels(NN_KERNELS_NAIVE);
+    nn_kernel_gelu_backward(g0, dy, x, N - 6);
+    nn_set_kernels(NN_KERNELS_BLAS);
+    nn_kernel_gelu_backward(g1, dy, x, N - 6);
+    nn_test_assert_close(g1, g0, N - 6, 1e-6, 1e-6, "gelu backward fast vs naive");
+    free(x), free(naive), free(fast), free(g0), free(g1), free(dy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_shapes),     cmocka_unit_test(test_gemm_golden),
         cmocka_unit_test(test_gemm_beta_zero_ignores_nan), cmocka_unit_test(test_gemm_bad_sizes),
         cmocka_unit_test(test_kernel_switch),   cmocka_unit_test(test_softmax_kernels),
+        cmocka_unit_test(test_activation_kernels),
     };
     return cmocka_run_group_tests_name("gemm and kernels", tests, NULL, NULL);
 }

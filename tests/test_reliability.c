@@ -2,11 +2,17 @@
  *   - bad data: each lesson that reads Fashion-MNIST, pointed (through $NN_DATA) at a directory
  *     with a missing, empty, truncated, wrong-magic, wrong-size or inconsistent file, stops with
  *     exit status 1 and a message naming the file and the problem -- never a signal;
+ *   - a lesson's own data file (lesson 02 --csv FILE, lesson 08 --text FILE) that is missing,
+ *     empty, binary or malformed: exit status 1 and a message naming the file (and, for a CSV,
+ *     the line and the column); and a good CSV file trains lesson 02's MLP for real;
  *   - determinism: the same lesson with the same seed and thread count writes a byte-identical
  *     metrics.json twice.
- * Lesson binaries are found through $NN_BUILD (default build); $NN_WRAP prefixes each command. */
+ * Lesson binaries are found through $NN_BUILD (default build); $NN_WRAP prefixes each command.
+ * The lessons run with --threads 1 (but for determinism, which is about threads): under valgrind
+ * (make valgrind sets NN_WRAP) more threads only take turns, spinning while they wait. */
 #include "nn_test.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -173,8 +179,9 @@ static void test_bad_data(void **state)
         make_data_dir(dir, c);
         for (size_t l = 0; l < LESSONS; l++) {
             if (i > 0 && l != i % LESSONS) continue;
-            snprintf(cmd, sizeof cmd, "NN_DATA=%s %s %s/lesson%s --quick --out " WORK "/out 2>&1",
-                     dir, env_or("NN_WRAP", ""), env_or("NN_BUILD", "build"), fmnist_lessons[l]);
+            snprintf(cmd, sizeof cmd,
+                     "NN_DATA=%s %s %s/lesson%s --quick --threads 1 --out " WORK "/out 2>&1", dir,
+                     env_or("NN_WRAP", ""), env_or("NN_BUILD", "build"), fmnist_lessons[l]);
             int status = run(cmd, out, sizeof out);
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
                 fail_msg("%s, lesson%s: expected exit status 1, got wait status %d; output:\n%s",
@@ -185,6 +192,102 @@ static void test_bad_data(void **state)
                          fmnist_lessons[l], c->message, out);
         }
     }
+}
+
+/* ---- a lesson's own data file: --csv FILE (lesson 02), --text FILE (lesson 08) ---- */
+
+typedef struct bad_file {
+    const char *lesson, *flag, *file; /* the file is WORK/files/<file> */
+    const char *bytes;                /* NULL: the file is not there */
+    size_t size;
+    const char *message;              /* a piece of the expected error message */
+} bad_file;
+
+#define BYTES(s) (s), sizeof(s) - 1
+static const bad_file bad_files[] = {
+    {"02", "--csv", "letters.csv", BYTES("a,b,label\n1,2,0\n1,x,1\n"),
+     "letters.csv, line 3, column 2 (b): expected a number, found 'x'"},
+    {"02", "--csv", "ragged.csv", BYTES("1,2,0\n3,4,1\n5,6\n"),
+     "ragged.csv, line 3: 2 fields, expected 3"},
+    {"02", "--csv", "label.csv", BYTES("1,2,0\n3,4,one\n"), "label.csv, line 2, column 3"},
+    {"02", "--csv", "empty.csv", BYTES(""), "empty.csv is empty"},
+    {"02", "--csv", "binary.csv", BYTES("1,2,0\n\0\x01\x02"), "binary.csv holds a NUL byte"},
+    {"02", "--csv", "missing.csv", NULL, 0, "cannot open"},
+    {"08", "--text", "empty.txt", BYTES(""), "empty.txt is empty"},
+    {"08", "--text", "binary.txt", BYTES("text\0\x01\x02\x03"), "binary.txt holds a NUL byte"},
+    {"08", "--text", "short.txt", BYTES("too short to learn from\n"), "short.txt holds 24 characters"},
+    {"08", "--text", "missing.txt", NULL, 0, "cannot open"},
+};
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    char cmd[1024], path[256], out[8192];
+    assert_int_equal(system("mkdir -p " WORK "/files"), 0);
+    for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
+        const bad_file *c = &bad_files[i];
+        snprintf(path, sizeof path, WORK "/files/%s", c->file);
+        unlink(path);
+        if (c->bytes) write_raw(path, (const unsigned char *)c->bytes, c->size);
+        snprintf(cmd, sizeof cmd, "%s %s/lesson%s --quick --threads 1 %s %s --out " WORK "/out 2>&1",
+                 env_or("NN_WRAP", ""), env_or("NN_BUILD", "build"), c->lesson, c->flag, path);
+        int status = run(cmd, out, sizeof out);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+            fail_msg("lesson%s %s %s: expected exit status 1, got wait status %d; output:\n%s",
+                     c->lesson, c->flag, c->file, status, out);
+        const char *error = strstr(out, "error: ");
+        if (!error || !strstr(error, c->message) || !strstr(error, c->file))
+            fail_msg("lesson%s %s %s: expected an error naming the file and mentioning '%s'; "
+                     "output:\n%s", c->lesson, c->flag, c->file, c->message, out);
+    }
+}
+
+/* value of key in out's result: line, or NAN */
+static double result_value(const char *out, const char *key)
+{
+    const char *line = strstr(out, "\nresult: ");
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, " %s=", key);
+    const char *at = line ? strstr(line, pattern) : NULL;
+    return at ? strtod(at + strlen(pattern), NULL) : NAN;
+}
+
+/* a good CSV file (three classes of points in 4-D, a header, one feature on a scale 1000 times
+ * the others, so that only standardized inputs train well) trains lesson 02's MLP for real */
+static void test_csv_trains(void **state)
+{
+    (void)state;
+    const char *path = WORK "/files/three-classes.csv";
+    assert_int_equal(system("mkdir -p " WORK "/files"), 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "a,b,big,c,class\n");
+    nn_rng rng;
+    nn_rng_seed(&rng, 5);
+    for (int i = 0; i < 300; i++) {
+        int k = i % 3;
+        fprintf(f, "%.4f,%.4f,%.1f,%.4f,%d\n", k + 0.5 * nn_rng_normal(&rng),
+                (k == 1) + 0.5 * nn_rng_normal(&rng), 1000 * (k == 2) + 500 * nn_rng_normal(&rng),
+                nn_rng_normal(&rng), k);
+    }
+    fclose(f);
+    static char out[65536];
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s/lesson02 --quick --threads 1 --csv %s --out " WORK "/csv-out 2>&1",
+             env_or("NN_WRAP", ""), env_or("NN_BUILD", "build"), path);
+    int status = run(cmd, out, sizeof out);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("lesson02 --csv: expected exit status 0, got wait status %d; output:\n%s", status,
+                 out);
+    double accuracy = result_value(out, "test_accuracy"), majority = result_value(out, "majority_accuracy");
+    if (result_value(out, "csv_features") != 4 || result_value(out, "csv_classes") != 3)
+        fail_msg("lesson02 --csv: expected csv_features=4 csv_classes=3; output:\n%s", out);
+    if (!(accuracy >= 0.6 && majority < 0.4))
+        fail_msg("lesson02 --csv: test_accuracy %g (majority class %g), expected >= 0.6; "
+                 "output:\n%s", accuracy, majority, out);
+    struct stat st;
+    if (stat(WORK "/csv-out/csv_curves.dat", &st) != 0)
+        fail_msg("lesson02 --csv wrote no csv_curves.dat");
 }
 
 /* ---- determinism ---- */
@@ -234,6 +337,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_data),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_csv_trains),
         cmocka_unit_test(test_same_seed_same_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 # fuzz.mk -- libFuzzer targets for every parser: make fuzz (FUZZ_SECONDS=30 each by default).
 # The library is rebuilt with clang and coverage instrumentation in $(B)/fuzz; seed corpora live
 # in tests/fuzz/<target>/ and are copied to a scratch corpus so the repository stays clean.
-FUZZ_TARGETS := idx checkpoint npy cli
+FUZZ_TARGETS := idx checkpoint npy cli csv text
 FUZZ_SECONDS ?= 30
 FUZZ_CC      := clang
 FUZZ_FLAGS   := -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
