@@ -14,30 +14,12 @@ NN_TEST_DEFINE_FAIL_HANDLER
 #error "gradient checks need the double build (-DNN_DOUBLE)"
 #endif
 
-/* L = sum_i r_i y_i, r uniform in [-1,1] from a seed fixed by y's size */
-static nn_tensor *weighted_sum(nn_graph *g, nn_tensor *y)
-{
-    nn_rng rng;
-    nn_rng_seed(&rng, 8765 + y->numel);
-    nn_tensor *r = nn_graph_tensor(g, y->ndim, y->shape[0], y->shape[1], y->shape[2]);
-    nn_rng_fill_uniform(&rng, r->data, r->numel, -1, 1);
-    return nn_sum(g, nn_mul(g, y, r));
-}
-
 static nn_tensor *leaf3(nn_graph *g, nn_rng *rng, int a, int b, int c)
 {
     nn_tensor *t = nn_graph_tensor(g, 3, a, b, c);
     nn_rng_fill_uniform(rng, t->data, t->numel, -1.5, 1.5); /* scores of a few units: peaked rows */
     nn_graph_require_grad(g, t);
     return t;
-}
-
-static void expect_small(nn_gradcheck_result r, const char *what)
-{
-    if (r.max_rel_error >= 1e-6)
-        fail_msg("%s: relative error %.3g at input %d element %zu (analytic %.10g, numeric %.10g)",
-                 what, r.max_rel_error, r.worst_tensor, r.worst_index, r.worst_analytic,
-                 r.worst_numeric);
 }
 
 /* ---- the op ---- */
@@ -50,7 +32,7 @@ typedef struct {
 static nn_tensor *attn_loss(nn_graph *g, void *ctx)
 {
     attn_case *c = ctx;
-    return weighted_sum(g, nn_attention(g, c->q, c->k, c->v, c->heads, c->causal));
+    return nn_test_weighted_sum(g, nn_attention(g, c->q, c->k, c->v, c->heads, c->causal), 8765);
 }
 
 static void check_attention(int B, int Tq, int Tk, int D, int heads, int causal, int shared,
@@ -67,7 +49,7 @@ static void check_attention(int B, int Tq, int Tk, int D, int heads, int causal,
     char what[128];
     snprintf(what, sizeof what, "attention B=%d Tq=%d Tk=%d D=%d heads=%d%s%s", B, Tq, Tk, D,
              heads, causal ? " causal" : "", shared ? " q=k=v" : "");
-    expect_small(nn_gradcheck(attn_loss, &c, inputs, shared ? 1 : 3, 1e-5), what);
+    nn_test_expect_gradcheck(nn_gradcheck(attn_loss, &c, inputs, shared ? 1 : 3, 1e-5), what);
     nn_graph_free(leaves);
 }
 
@@ -108,7 +90,7 @@ static nn_tensor *layer_loss(nn_graph *g, void *ctx)
     else if (c->which == 1) y = nn_transformer_block_forward(g, &c->block, c->x, c->causal, NULL);
     else y = nn_transformer_block_forward(g, &c->block, nn_posenc_forward(g, &c->pos, c->x),
                                           c->causal, NULL);
-    return weighted_sum(g, y);
+    return nn_test_weighted_sum(g, y, 8765);
 }
 
 /* every parameter of the store and the input x */
@@ -140,7 +122,7 @@ static void check_layer(int which, int causal)
                                    "learned positions + block"};
     char what[96];
     snprintf(what, sizeof what, "%s%s", names[which], causal ? " (causal)" : "");
-    expect_small(nn_gradcheck(layer_loss, &c, inputs, n, 1e-5), what);
+    nn_test_expect_gradcheck(nn_gradcheck(layer_loss, &c, inputs, n, 1e-5), what);
     nn_gradcheck_result r = nn_gradcheck(layer_loss, &c, &qkv_bias, 1, 1e-5);
     if (r.max_abs_error > 1e-9)
         fail_msg("%s, QKV bias: error %.3g at element %zu (analytic %.10g, numeric %.10g)", what,
@@ -207,7 +189,7 @@ static void test_gpt(void **state)
     /* The step as in grad_rnn.c (EPS_DEEP): through two blocks some gradients are ~3e-5, and
      * at eps 1e-5 the rounding noise of L (~1e-16/eps) is 1e-6 of them; at 3e-5 the worst
      * case is 3e-7, with truncation (eps^2) still far below. */
-    expect_small(nn_gradcheck(gpt_loss, &m, ps.tensors, ps.ntensors, 3e-5), "tiny GPT");
+    nn_test_expect_gradcheck(nn_gradcheck(gpt_loss, &m, ps.tensors, ps.ntensors, 3e-5), "tiny GPT");
     nn_params_free(&ps);
 }
 

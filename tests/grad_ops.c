@@ -24,17 +24,6 @@ typedef struct gcase {
     double eps;                              /* finite-difference step; 0: 1e-6 */
 } gcase;
 
-/* L = sum_i r_i y_i with r fixed by a seed that depends only on y's size */
-static nn_tensor *weighted_sum(nn_graph *g, nn_tensor *y)
-{
-    nn_rng rng;
-    nn_rng_seed(&rng, 1234 + y->numel);
-    nn_tensor *r = nn_graph_tensor(g, y->ndim, y->shape[0], y->shape[1], y->shape[2], y->shape[3],
-                                   y->shape[4], y->shape[5]);
-    nn_rng_fill_uniform(&rng, r->data, r->numel, -1, 1);
-    return nn_sum(g, nn_mul(g, y, r));
-}
-
 static nn_tensor *forward(nn_graph *g, void *ctx)
 {
     gcase *c = ctx;
@@ -95,7 +84,7 @@ static nn_tensor *forward(nn_graph *g, void *ctx)
         break;
     default: fail_msg("no gradient case for op %s", nn_op_name(c->op));
     }
-    return weighted_sum(g, y);
+    return nn_test_weighted_sum(g, y, 1234);
 }
 
 /* a leaf with values uniform in [lo,hi], kept at least `gap` away from 0 (kinks) */

@@ -8,36 +8,12 @@
 
 NN_TEST_DEFINE_FAIL_HANDLER
 
+/* the seed of each weighted sum: one stream per salt, so sums of several outputs differ */
+#define SALTED(salt) (4321 + 97 * (uint64_t)(salt))
+
 #ifndef NN_DOUBLE
 #error "gradient checks need the double build (-DNN_DOUBLE)"
 #endif
-
-/* L = sum_i r_i y_i, r uniform in [-1,1] from a seed fixed by y's size and `salt` */
-static nn_tensor *weighted_sum(nn_graph *g, nn_tensor *y, int salt)
-{
-    nn_rng rng;
-    nn_rng_seed(&rng, 4321 + y->numel + 97 * (uint64_t)salt);
-    nn_tensor *r = nn_graph_tensor(g, y->ndim, y->shape[0], y->shape[1], y->shape[2], y->shape[3]);
-    nn_rng_fill_uniform(&rng, r->data, r->numel, -1, 1);
-    return nn_sum(g, nn_mul(g, y, r));
-}
-
-static nn_tensor *leaf(nn_graph *g, nn_rng *rng, double lo, double hi, int ndim, const int *shape)
-{
-    nn_tensor *t = nn_graph_tensor(g, ndim, shape[0], ndim > 1 ? shape[1] : 0,
-                                   ndim > 2 ? shape[2] : 0, ndim > 3 ? shape[3] : 0);
-    nn_rng_fill_uniform(rng, t->data, t->numel, lo, hi);
-    nn_graph_require_grad(g, t);
-    return t;
-}
-
-static void expect_small(nn_gradcheck_result r, const char *what)
-{
-    if (r.max_rel_error >= 1e-6)
-        fail_msg("%s: relative error %.3g at input %d element %zu (analytic %.10g, numeric %.10g)",
-                 what, r.max_rel_error, r.worst_tensor, r.worst_index, r.worst_analytic,
-                 r.worst_numeric);
-}
 
 /* ---- embedding: repeated ids must receive the sum of their rows' gradients ---- */
 
@@ -50,7 +26,7 @@ typedef struct {
 static nn_tensor *embed_loss(nn_graph *g, void *ctx)
 {
     embed_case *c = ctx;
-    return weighted_sum(g, nn_embedding_op(g, c->table, c->ids, c->n), 0);
+    return nn_test_weighted_sum(g, nn_embedding_op(g, c->table, c->ids, c->n), SALTED(0));
 }
 
 static void test_embedding(void **state)
@@ -61,8 +37,8 @@ static void test_embedding(void **state)
     nn_rng_seed(&rng, 1);
     /* id 1 three times, id 3 never: its gradient must stay exactly 0 */
     embed_case c = {.ids = {1, 4, 1, 0, 2, 1, 4}, .n = 7};
-    c.table = leaf(leaves, &rng, -1, 1, 2, (const int[]){5, 3});
-    expect_small(nn_gradcheck(embed_loss, &c, &c.table, 1, 1e-6), "embedding");
+    c.table = nn_test_leaf(leaves, &rng, -1, 1, 2, (const int[]){5, 3});
+    nn_test_expect_gradcheck(nn_gradcheck(embed_loss, &c, &c.table, 1, 1e-6), "embedding");
     for (int j = 0; j < 3; j++) assert_true(c.table->grad[3 * 3 + j] == 0);
     nn_graph_free(leaves);
 }
@@ -77,7 +53,8 @@ typedef struct {
 static nn_tensor *slice_loss(nn_graph *g, void *ctx)
 {
     slice_case *c = ctx;
-    return weighted_sum(g, nn_slice(g, c->x, c->axis, c->start, c->len), c->axis);
+    nn_tensor *y = nn_slice(g, c->x, c->axis, c->start, c->len);
+    return nn_test_weighted_sum(g, y, SALTED(c->axis));
 }
 
 static void test_slice(void **state)
@@ -86,8 +63,8 @@ static void test_slice(void **state)
     nn_graph *leaves = nn_graph_new();
     nn_rng rng;
     nn_rng_seed(&rng, 2);
-    nn_tensor *x3 = leaf(leaves, &rng, -2, 2, 3, (const int[]){3, 4, 5});
-    nn_tensor *x2 = leaf(leaves, &rng, -2, 2, 2, (const int[]){3, 8});
+    nn_tensor *x3 = nn_test_leaf(leaves, &rng, -2, 2, 3, (const int[]){3, 4, 5});
+    nn_tensor *x2 = nn_test_leaf(leaves, &rng, -2, 2, 2, (const int[]){3, 8});
     const slice_case cases[] = {
         {x3, 0, 1, 2}, {x3, 1, 0, 3}, {x3, 2, 2, 3}, {x3, 2, 4, 1}, /* every axis, the end */
         {x2, 1, 2, 2}, {x2, 1, 0, 8}, {x2, 0, 2, 1},                 /* a gate block, all, a row */
@@ -97,7 +74,7 @@ static void test_slice(void **state)
         char what[64];
         snprintf(what, sizeof what, "slice case %zu (axis %d, [%d,%d))", k, c.axis, c.start,
                  c.start + c.len);
-        expect_small(nn_gradcheck(slice_loss, &c, &c.x, 1, 1e-6), what);
+        nn_test_expect_gradcheck(nn_gradcheck(slice_loss, &c, &c.x, 1, 1e-6), what);
     }
     nn_graph_free(leaves);
 }
@@ -129,10 +106,11 @@ static nn_tensor *cell_loss(nn_graph *g, void *ctx)
     cell_case *c = ctx;
     nn_tensor *hs[STEPS];
     nn_rnn_state s = nn_rnn_forward(g, &c->cell, c->xs, STEPS, hs, (nn_rnn_state){c->h0, c->c0});
-    nn_tensor *loss = weighted_sum(g, s.h, STEPS);
+    nn_tensor *loss = nn_test_weighted_sum(g, s.h, SALTED(STEPS));
     if (!c->only_last)
-        for (int t = 0; t < STEPS - 1; t++) loss = nn_add(g, loss, weighted_sum(g, hs[t], t));
-    if (s.c) loss = nn_add(g, loss, weighted_sum(g, s.c, 99));
+        for (int t = 0; t < STEPS - 1; t++)
+            loss = nn_add(g, loss, nn_test_weighted_sum(g, hs[t], SALTED(t)));
+    if (s.c) loss = nn_add(g, loss, nn_test_weighted_sum(g, s.c, SALTED(99)));
     return loss;
 }
 
@@ -148,10 +126,11 @@ static void check_cell(nn_rnn_kind kind, int only_last, int zero_state)
      * through time are not trivially small */
     for (size_t i = 0; i < ps.count; i++) ps.values[i] *= 2;
     nn_graph *leaves = nn_graph_new();
-    for (int t = 0; t < STEPS; t++) c.xs[t] = leaf(leaves, &rng, -1, 1, 2, (const int[]){B, IN});
+    for (int t = 0; t < STEPS; t++)
+        c.xs[t] = nn_test_leaf(leaves, &rng, -1, 1, 2, (const int[]){B, IN});
     if (!zero_state) {
-        c.h0 = leaf(leaves, &rng, -0.8, 0.8, 2, (const int[]){B, H});
-        if (kind == NN_RNN_LSTM) c.c0 = leaf(leaves, &rng, -1, 1, 2, (const int[]){B, H});
+        c.h0 = nn_test_leaf(leaves, &rng, -0.8, 0.8, 2, (const int[]){B, H});
+        if (kind == NN_RNN_LSTM) c.c0 = nn_test_leaf(leaves, &rng, -1, 1, 2, (const int[]){B, H});
     }
     nn_tensor *inputs[4 + STEPS + 2];
     int n = 0;
@@ -163,7 +142,7 @@ static void check_cell(nn_rnn_kind kind, int only_last, int zero_state)
     char what[96];
     snprintf(what, sizeof what, "%s over %d steps (%s, %s state)", nn_rnn_kind_name(kind), STEPS,
              only_last ? "loss on h_T" : "loss on every h_t", zero_state ? "zero" : "given");
-    expect_small(nn_gradcheck(cell_loss, &c, inputs, n, EPS_DEEP), what);
+    nn_test_expect_gradcheck(nn_gradcheck(cell_loss, &c, inputs, n, EPS_DEEP), what);
     nn_graph_free(leaves);
     nn_params_free(&ps);
 }
@@ -226,7 +205,7 @@ static void test_char_lm(void **state)
     nn_linear_init(&m.out, &ps, "out", LH, V, 1, &rng);
     nn_tensor *inputs[] = {m.embed.weight, m.cell.w_ih, m.cell.w_hh, m.cell.b_ih, m.cell.b_hh,
                            m.out.weight, m.out.bias};
-    expect_small(nn_gradcheck(lm_loss, &m, inputs, 7, EPS_DEEP), "char LM");
+    nn_test_expect_gradcheck(nn_gradcheck(lm_loss, &m, inputs, 7, EPS_DEEP), "char LM");
     nn_params_free(&ps);
 }
 

@@ -12,33 +12,6 @@ NN_TEST_DEFINE_FAIL_HANDLER
 #error "gradient checks need the double build (-DNN_DOUBLE)"
 #endif
 
-/* L = sum_i r_i y_i, r uniform in [-1,1] from a seed fixed by y's size */
-static nn_tensor *weighted_sum(nn_graph *g, nn_tensor *y)
-{
-    nn_rng rng;
-    nn_rng_seed(&rng, 5150 + y->numel);
-    nn_tensor *r = nn_graph_tensor(g, y->ndim, y->shape[0], y->shape[1], y->shape[2], y->shape[3]);
-    nn_rng_fill_uniform(&rng, r->data, r->numel, -1, 1);
-    return nn_sum(g, nn_mul(g, y, r));
-}
-
-static nn_tensor *leaf(nn_graph *g, nn_rng *rng, double lo, double hi, int ndim, const int *shape)
-{
-    nn_tensor *t = nn_graph_tensor(g, ndim, shape[0], ndim > 1 ? shape[1] : 0,
-                                   ndim > 2 ? shape[2] : 0, ndim > 3 ? shape[3] : 0);
-    nn_rng_fill_uniform(rng, t->data, t->numel, lo, hi);
-    nn_graph_require_grad(g, t);
-    return t;
-}
-
-static void expect_small(nn_gradcheck_result r, const char *what)
-{
-    if (r.max_rel_error >= 1e-6)
-        fail_msg("%s: relative error %.3g at input %d element %zu (analytic %.10g, numeric %.10g)",
-                 what, r.max_rel_error, r.worst_tensor, r.worst_index, r.worst_analytic,
-                 r.worst_numeric);
-}
-
 /* ---- the reparameterized sample z = mu + exp(logvar/2) eps, eps fixed ---- */
 
 typedef struct {
@@ -48,7 +21,7 @@ typedef struct {
 static nn_tensor *sample_loss(nn_graph *g, void *ctx)
 {
     sample_case *c = ctx;
-    return weighted_sum(g, nn_vae_sample(g, c->mu, c->logvar, c->eps));
+    return nn_test_weighted_sum(g, nn_vae_sample(g, c->mu, c->logvar, c->eps), 5150);
 }
 
 static void test_sample(void **state)
@@ -61,21 +34,19 @@ static void test_sample(void **state)
     for (int k = 0; k < 3; k++) {
         int ndim = shapes[k][2] ? 3 : 2;
         sample_case c;
-        c.mu = leaf(leaves, &rng, -2, 2, ndim, shapes[k]);
-        c.logvar = leaf(leaves, &rng, -3, 2, ndim, shapes[k]);
+        c.mu = nn_test_leaf(leaves, &rng, -2, 2, ndim, shapes[k]);
+        c.logvar = nn_test_leaf(leaves, &rng, -3, 2, ndim, shapes[k]);
         /* eps: a constant N(0,1) draw, as in training ... */
         c.eps = nn_graph_tensor(leaves, ndim, shapes[k][0], shapes[k][1], shapes[k][2]);
         nn_rng_fill_normal(&rng, c.eps->data, c.eps->numel, 0, 1);
         char what[64];
         snprintf(what, sizeof what, "vae_sample, fixed eps (case %d)", k);
-        expect_small(nn_gradcheck(sample_loss, &c, (nn_tensor *[]){c.mu, c.logvar}, 2, 1e-6),
-                     what);
+        nn_tensor *mu_logvar[] = {c.mu, c.logvar}, *all[] = {c.mu, c.logvar, c.eps};
+        nn_test_expect_gradcheck(nn_gradcheck(sample_loss, &c, mu_logvar, 2, 1e-6), what);
         /* ... and as an input that asks for a gradient too (dz/deps = sigma) */
         nn_graph_require_grad(leaves, c.eps);
         snprintf(what, sizeof what, "vae_sample, eps checked too (case %d)", k);
-        expect_small(nn_gradcheck(sample_loss, &c, (nn_tensor *[]){c.mu, c.logvar, c.eps}, 3,
-                                  1e-6),
-                     what);
+        nn_test_expect_gradcheck(nn_gradcheck(sample_loss, &c, all, 3, 1e-6), what);
     }
     nn_graph_free(leaves);
 }
@@ -103,11 +74,12 @@ static void test_kl(void **state)
     static const int shapes[3][2] = {{3, 4}, {1, 5}, {6, 2}};
     for (int k = 0; k < 3; k++) {
         kl_case c = {.weighted = k != 1};
-        c.mu = leaf(leaves, &rng, -2, 2, 2, shapes[k]);
-        c.logvar = leaf(leaves, &rng, -4, 2, 2, shapes[k]);
+        c.mu = nn_test_leaf(leaves, &rng, -2, 2, 2, shapes[k]);
+        c.logvar = nn_test_leaf(leaves, &rng, -4, 2, 2, shapes[k]);
         char what[64];
         snprintf(what, sizeof what, "vae_kl (case %d)", k);
-        expect_small(nn_gradcheck(kl_loss, &c, (nn_tensor *[]){c.mu, c.logvar}, 2, 1e-6), what);
+        nn_tensor *inputs[] = {c.mu, c.logvar};
+        nn_test_expect_gradcheck(nn_gradcheck(kl_loss, &c, inputs, 2, 1e-6), what);
     }
     nn_graph_free(leaves);
 }
@@ -151,8 +123,8 @@ static void test_whole_vae(void **state)
     const int shapes[10][2] = {{H, P}, {H, 0}, {Z, H}, {Z, 0}, {Z, H},
                                {Z, 0}, {H, Z}, {H, 0}, {P, H}, {P, 0}};
     for (int i = 0; i < 10; i++)
-        c.p[i] = leaf(leaves, &rng, -1, 1, shapes[i][1] ? 2 : 1, shapes[i]);
-    expect_small(nn_gradcheck(vae_loss, &c, c.p, 10, 1e-6), "tiny VAE negative ELBO");
+        c.p[i] = nn_test_leaf(leaves, &rng, -1, 1, shapes[i][1] ? 2 : 1, shapes[i]);
+    nn_test_expect_gradcheck(nn_gradcheck(vae_loss, &c, c.p, 10, 1e-6), "tiny VAE negative ELBO");
     nn_graph_free(leaves);
 }
 

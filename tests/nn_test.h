@@ -65,4 +65,38 @@ static inline void nn_test_assert_close(const nn_real *got, const nn_real *ref, 
                  (double)got[worst], (double)ref[worst], atol, rtol);
 }
 
+/* ---- gradient checks (the double build) ---- */
+
+/* A scalar loss that weighs every output differently: L = sum_i r_i y_i, r uniform in [-1, 1]
+ * drawn from `seed` and y's size, so every element's gradient is exercised and repeatable. */
+static inline nn_tensor *nn_test_weighted_sum(nn_graph *g, nn_tensor *y, uint64_t seed)
+{
+    nn_rng rng;
+    nn_rng_seed(&rng, seed + (uint64_t)y->numel);
+    nn_tensor *r = nn_graph_tensor(g, y->ndim, y->shape[0], y->shape[1], y->shape[2], y->shape[3],
+                                   y->shape[4], y->shape[5]);
+    nn_rng_fill_uniform(&rng, r->data, r->numel, -1, 1);
+    return nn_sum(g, nn_mul(g, y, r));
+}
+
+/* An input of the given shape (ndim <= 4), uniform in [lo, hi], that wants a gradient */
+static inline nn_tensor *nn_test_leaf(nn_graph *g, nn_rng *rng, double lo, double hi, int ndim,
+                                      const int *shape)
+{
+    nn_tensor *t = nn_graph_tensor(g, ndim, shape[0], ndim > 1 ? shape[1] : 0,
+                                   ndim > 2 ? shape[2] : 0, ndim > 3 ? shape[3] : 0);
+    nn_rng_fill_uniform(rng, t->data, t->numel, lo, hi);
+    nn_graph_require_grad(g, t);
+    return t;
+}
+
+/* The project's bar for a gradient check: relative error below 1e-6 */
+static inline void nn_test_expect_gradcheck(nn_gradcheck_result r, const char *what)
+{
+    if (r.max_rel_error >= 1e-6)
+        fail_msg("%s: relative error %.3g at input %d element %zu (analytic %.10g, numeric %.10g)",
+                 what, r.max_rel_error, r.worst_tensor, r.worst_index, r.worst_analytic,
+                 r.worst_numeric);
+}
+
 #endif
