@@ -331,18 +331,6 @@ static double lm_val_bpc(const charlm *m, const nn_text *text, int chars, int wi
     return nats / count / log(2.0);
 }
 
-/* The unigram baseline: predict every character by its frequency in the training text
- * (add-one smoothing), ignoring all context. Its cross-entropy on the validation text. */
-static double unigram_bpc(const nn_text *t)
-{
-    double *count = nn_calloc((size_t)t->vocab, sizeof *count), bits = 0;
-    for (long i = 0; i < t->ntrain; i++) count[t->train[i]]++;
-    for (long i = 0; i < t->nval; i++)
-        bits -= log2((count[t->val[i]] + 1) / ((double)t->ntrain + t->vocab));
-    free(count);
-    return bits / (double)t->nval;
-}
-
 /* Sampling: feed the prime, then repeatedly draw the next character from
  *     p_i = exp(z_i / tau) / sum_j exp(z_j / tau)
  * and feed it back. tau < 1 sharpens the distribution (safer, more repetitive text), tau = 1
@@ -535,7 +523,7 @@ int main(int argc, char **argv)
     nn_embedding_init(&lm.embed, &lm.ps, "embed", text.vocab, LM_EMBED, &rng);
     nn_rnn_cell_init(&lm.cell, &lm.ps, "lstm", NN_RNN_LSTM, LM_EMBED, lmc.hidden, &rng);
     nn_linear_init(&lm.out, &lm.ps, "logits", lmc.hidden, text.vocab, 1, &rng);
-    double uni = unigram_bpc(&text);
+    double uni = nn_text_unigram_bpc(&text);
     printf("   embedding %d, LSTM %d, window %d, batch %d, Adam lr %g, %d steps; %zu parameters\n",
            LM_EMBED, lmc.hidden, lmc.window, lmc.batch, LM_LR, lmc.steps, lm.ps.count);
     printf("   %6s %12s %12s\n", "step", "train bpc", "val bpc");

@@ -338,18 +338,6 @@ static curve train(loss_fn loss, const void *model, nn_params *ps, double lr, co
 
 static void curve_free(curve *r) { free(r->step), free(r->train), free(r->val); }
 
-/* The unigram baseline: every character predicted by its training frequency alone (add-one
- * smoothing), its cross-entropy on the validation text in bits. */
-static double unigram_bpc(const nn_text *t)
-{
-    double *count = nn_calloc((size_t)t->vocab, sizeof *count), bits = 0;
-    for (long i = 0; i < t->ntrain; i++) count[t->train[i]]++;
-    for (long i = 0; i < t->nval; i++)
-        bits -= log2((count[t->val[i]] + 1) / ((double)t->ntrain + t->vocab));
-    free(count);
-    return bits / (double)t->nval;
-}
-
 /* Sampling: start from "%\n" (a fortune begins there), then repeatedly run the model on the
  * last `context` characters, take the logits z at the last position and draw the next
  * character from softmax(z / temperature), restricted to the top_k largest logits when
@@ -457,7 +445,7 @@ int main(int argc, char **argv)
     const uint64_t data_seed = seed_for(cli.seed, 4);
     curve cg = train(gpt_loss, &m, &m.ps, GPT_LR, &c, &text, ex, ey, data_seed, "gpt");
     curve cl = train(lstm_loss, &lm, &lm.ps, LSTM_LR, &c, &text, ex, ey, data_seed, "lstm");
-    const double uni = unigram_bpc(&text), gpt_bpc = cg.val[cg.points - 1],
+    const double uni = nn_text_unigram_bpc(&text), gpt_bpc = cg.val[cg.points - 1],
                  lstm_bpc = cl.val[cl.points - 1];
     const double tokens = (double)c.steps * B * T;
     printf("   %-5s %10s %10s %12s %10s %10s\n", "model", "params", "val bpc", "train GFLOP",

@@ -957,6 +957,10 @@ void nn_text_free(nn_text *t);
 void nn_text_windows(const nn_text *t, int val, int *x, int *y, int batch, int len,
                      nn_rng *rng);
 int nn_text_id(const nn_text *t, uint32_t codepoint); /* its id, or -1 */
+/* The unigram baseline a language model must beat: the validation text's cross-entropy in bits
+ * per character when every character is predicted by its training frequency alone (add-one
+ * smoothing), ignoring all context. */
+double nn_text_unigram_bpc(const nn_text *t);
 /* writes the characters of ids[n] to f as UTF-8 */
 void nn_text_write(FILE *f, const nn_text *t, const int *ids, long n);
 

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -358,4 +359,17 @@ void nn_text_write(FILE *f, const nn_text *t, const int *ids, long n)
             fputc(0x80 | (int)((c >> 6) & 0x3F), f), fputc(0x80 | (int)(c & 0x3F), f);
         }
     }
+}
+
+double nn_text_unigram_bpc(const nn_text *t)
+{
+    if (t->vocab < 1 || t->ntrain < 1 || t->nval < 1)
+        nn_fail("nn_text_unigram_bpc: %s has no training or no validation text", t->source);
+    double *count = nn_calloc((size_t)t->vocab, sizeof *count), bits = 0;
+    for (long i = 0; i < t->ntrain; i++) count[t->train[i]]++;
+    /* add-one smoothing: p(c) = (count(c) + 1) / (ntrain + vocab), never 0 */
+    for (long i = 0; i < t->nval; i++)
+        bits -= log2((count[t->val[i]] + 1) / ((double)t->ntrain + t->vocab));
+    free(count);
+    return bits / (double)t->nval;
 }

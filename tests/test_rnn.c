@@ -342,6 +342,19 @@ static void test_text_file(void **state)
     nn_text_free(&t);
 }
 
+/* train "aaab", validation "ab": p(a) = (3+1)/(4+2), p(b) = (1+1)/(4+2), so the baseline is
+ * (-log2(2/3) - log2(1/3)) / 2 = 1.0849625 bits per character */
+static void test_unigram_baseline(void **state)
+{
+    (void)state;
+    int train[] = {0, 0, 0, 1}, val[] = {0, 1};
+    nn_text t = {.vocab = 2, .train = train, .val = val, .ntrain = 4, .nval = 2,
+                 .source = "aaab|ab"};
+    assert_float_equal(nn_text_unigram_bpc(&t), (-log2(2 / 3.0) - log2(1 / 3.0)) / 2, 1e-12);
+    t.nval = 0;
+    EXPECT_FAIL(nn_text_unigram_bpc(&t), "aaab|ab has no training or no validation text");
+}
+
 static void test_text_bad_files(void **state)
 {
     (void)state;
@@ -474,6 +487,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cells_match_reference, setup, teardown),
         cmocka_unit_test(test_text_file),
         cmocka_unit_test(test_text_bad_files),
+        cmocka_unit_test(test_unigram_baseline),
         cmocka_unit_test(test_fortune_directory),
         cmocka_unit_test(test_fortunes_package),
     };
