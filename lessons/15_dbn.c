@@ -10,7 +10,7 @@
  * hidden probabilities p(h|v) are features; an RBM trained on those features is a second
  * layer; the stack -- a deep belief network -- initialises a sigmoid MLP that backpropagation
  * then fine-tunes with the labels. In 2006 this was the first recipe that trained deep nets
- * reliably. The library part (lib/rbm.c): nn_rbm_* and the sampler nn_sample_bernoulli.
+ * reliably. The library part: nn_rbm_* (lib/rbm.c) and the sampler nn_rng_fill_bernoulli (lib/rng.c).
  *
  * What you will see:
  *   1. an RBM 784-H1 trained with CD-1 on binarized Fashion-MNIST (60000 unlabelled images):

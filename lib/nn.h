@@ -67,6 +67,9 @@ void nn_rng_shuffle(nn_rng *rng, int *a, int n);    /* Fisher-Yates */
 void nn_rng_permutation(nn_rng *rng, int *a, int n); /* a = shuffled 0..n-1 */
 void nn_rng_fill_uniform(nn_rng *rng, nn_real *x, size_t n, double lo, double hi);
 void nn_rng_fill_normal(nn_rng *rng, nn_real *x, size_t n, double mean, double std);
+/* out[i] = [u_i < p[i]] with one uniform u_i from rng per value, in order: 1 with probability
+ * p[i]. out may equal p; a p[i] outside [0,1] (or NaN) is refused. */
+void nn_rng_fill_bernoulli(nn_rng *rng, nn_real *out, const nn_real *p, size_t n);
 /* Draws i with probability softmax(logits / temperature)_i, among the top_k largest logits only
  * (top_k 0: all; ties with the k-th largest are kept). temperature < 1 sharpens, > 1 flattens. */
 int nn_rng_sample_logits(nn_rng *rng, const nn_real *logits, int n, double temperature, int top_k);
@@ -1067,9 +1070,6 @@ nn_tensor *nn_transformer_block_forward(nn_graph *g, const nn_transformer_block 
 /* restricted Boltzmann machines and the Bernoulli sampler (lib/rbm.c)                        */
 /* ------------------------------------------------------------------------------------------ */
 
-/* out[i] = [u_i < p[i]] with one uniform u_i from rng per value, in order: 1 with probability
- * p[i]. out may equal p; a p[i] outside [0,1] (or NaN) is refused. */
-void nn_sample_bernoulli(nn_real *out, const nn_real *p, size_t n, nn_rng *rng);
 
 /* A binary RBM: E(v,h) = -b.v - c.h - h.W v, v in {0,1}^V, h in {0,1}^H;
  *   p(h_j=1|v) = sigmoid(c_j + W_j.v),  p(v_i=1|h) = sigmoid(b_i + sum_j h_j W_ji),

@@ -29,20 +29,6 @@
 
 /* ---- the Bernoulli sampler ---- */
 
-/* out[i] = 1 with probability p[i], else 0: one uniform u_i per value, in order, and
- * out[i] = [u_i < p[i]]. So p = 0 never fires, p = 1 always does, and the draws a test makes
- * from a copy of the generator say exactly which units will turn on. */
-void nn_sample_bernoulli(nn_real *out, const nn_real *p, size_t n, nn_rng *rng)
-{
-    if (n && (!out || !p || !rng)) nn_fail("nn_sample_bernoulli: NULL array or generator");
-    for (size_t i = 0; i < n; i++) {
-        if (!(p[i] >= 0 && p[i] <= 1)) /* NaN fails here too */
-            nn_fail("nn_sample_bernoulli: p[%zu] = %g is not a probability in [0,1]", i,
-                    (double)p[i]);
-        out[i] = nn_rng_uniform(rng) < (double)p[i] ? 1 : 0;
-    }
-}
-
 /* ---- checks ---- */
 
 static void check_rbm(const char *fn, const nn_rbm *rbm)
@@ -211,9 +197,9 @@ void nn_rbm_gibbs(const nn_rbm *rbm, nn_real *v, nn_real *pv, int n, int steps, 
     nn_real *p = nn_malloc(nn_size_mul((size_t)n, (size_t)V, "nn_rbm_gibbs") * sizeof *p);
     for (int s = 0; s < steps; s++) {
         nn_rbm_hidden_probs(rbm, h, v, n);
-        nn_sample_bernoulli(h, h, (size_t)n * H, rng);
+        nn_rng_fill_bernoulli(rng, h, h, (size_t)n * H);
         nn_rbm_visible_probs(rbm, p, h, n);
-        nn_sample_bernoulli(v, p, (size_t)n * V, rng);
+        nn_rng_fill_bernoulli(rng, v, p, (size_t)n * V);
     }
     if (pv && steps > 0) memcpy(pv, p, (size_t)n * V * sizeof *pv);
     else if (pv) memcpy(pv, v, (size_t)n * V * sizeof *pv);
@@ -259,13 +245,13 @@ double nn_rbm_cd_step(nn_rbm *rbm, const nn_real *v0, int n, int k, nn_real lr, 
     double recon_error = 0;
     const nn_real *ph = ph0;
     for (int t = 1; t <= k; t++) {
-        if (rng) nn_sample_bernoulli(h, ph, nh, rng);                 /* h_{t-1} */
+        if (rng) nn_rng_fill_bernoulli(rng, h, ph, nh);                 /* h_{t-1} */
         else memcpy(h, ph, nh * sizeof *h);
         nn_rbm_visible_probs(rbm, pv, h, n);                          /* p(v | h_{t-1}) */
         if (t == 1)
             for (size_t i = 0; i < nv; i++)
                 recon_error += ((double)v0[i] - pv[i]) * ((double)v0[i] - pv[i]);
-        if (rng) nn_sample_bernoulli(vk, pv, nv, rng);                /* v_t */
+        if (rng) nn_rng_fill_bernoulli(rng, vk, pv, nv);                /* v_t */
         else memcpy(vk, pv, nv * sizeof *vk);
         nn_rbm_hidden_probs(rbm, phk, vk, n);                         /* p(h | v_t) */
         ph = phk;

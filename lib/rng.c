@@ -88,6 +88,17 @@ void nn_rng_fill_normal(nn_rng *rng, nn_real *x, size_t n, double mean, double s
     for (size_t i = 0; i < n; i++) x[i] = (nn_real)(mean + std * nn_rng_normal(rng));
 }
 
+void nn_rng_fill_bernoulli(nn_rng *rng, nn_real *out, const nn_real *p, size_t n)
+{
+    if (n && (!out || !p || !rng)) nn_fail("nn_rng_fill_bernoulli: NULL array or generator");
+    for (size_t i = 0; i < n; i++) {
+        if (!(p[i] >= 0 && p[i] <= 1)) /* NaN fails here too */
+            nn_fail("nn_rng_fill_bernoulli: p[%zu] = %g is not a probability in [0,1]", i,
+                    (double)p[i]);
+        out[i] = nn_rng_uniform(rng) < (double)p[i] ? 1 : 0;
+    }
+}
+
 static int compare_descending(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

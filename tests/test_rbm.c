@@ -295,7 +295,7 @@ static void test_bernoulli_sampler(void **state)
     enum { N = 20000 };
     nn_real *p = malloc(N * sizeof *p), *out = malloc(N * sizeof *out);
     for (int i = 0; i < N; i++) p[i] = (nn_real)(i % 4) / 3; /* 0, 1/3, 2/3, 1 */
-    nn_sample_bernoulli(out, p, N, &rng);
+    nn_rng_fill_bernoulli(&rng, out, p, N);
     double on[4] = {0};
     for (int i = 0; i < N; i++) {
         assert_true(out[i] == (nn_rng_uniform(&replay) < (double)p[i])); /* the documented rule */
@@ -304,7 +304,7 @@ static void test_bernoulli_sampler(void **state)
     assert_true(on[0] == 0 && on[3] == N / 4);
     /* 5000 draws of p = 1/3: standard deviation sqrt(5000 (1/3)(2/3)) = 33; allow 5 of them */
     assert_true(fabs(on[1] - N / 12.0) < 5 * 33.4 && fabs(on[2] - N / 6.0) < 5 * 33.4);
-    nn_sample_bernoulli(p, p, N, &rng); /* in place */
+    nn_rng_fill_bernoulli(&rng, p, p, N); /* in place */
     for (int i = 0; i < N; i++) assert_true(p[i] == 0 || p[i] == 1);
     free(p), free(out);
 }
@@ -363,8 +363,8 @@ static void test_bad_input(void **state)
     v[1] = NAN;
     EXPECT_FAIL(nn_rbm_reconstruct(&rbm, NULL, v, 1), "is nan, outside [0,1]");
     nn_real p[2] = {0.5f, 1.5f};
-    EXPECT_FAIL(nn_sample_bernoulli(out, p, 2, &rng), "p[1] = 1.5 is not a probability in [0,1]");
-    EXPECT_FAIL(nn_sample_bernoulli(out, p, 2, NULL), "NULL array or generator");
+    EXPECT_FAIL(nn_rng_fill_bernoulli(&rng, out, p, 2), "p[1] = 1.5 is not a probability in [0,1]");
+    EXPECT_FAIL(nn_rng_fill_bernoulli(NULL, out, p, 2), "NULL array or generator");
     /* the Linear layer must have the RBM's shape: in 3 -> out 2, with a bias */
     nn_params ps;
     nn_params_init(&ps);
