@@ -76,7 +76,8 @@ void nn_kernel_add_row(nn_real *restrict out, const nn_real *restrict row, int r
     }
 }
 
-void nn_kernel_sum_rows(nn_real *restrict out, const nn_real *restrict x, int rows, int cols)
+NN_SIMD_CLONES void nn_kernel_sum_rows(nn_real *restrict out, const nn_real *restrict x, int rows,
+                                       int cols)
 {
     for (int r = 0; r < rows; r++) {
         const nn_real *restrict xr = x + (size_t)r * cols;

@@ -1,6 +1,8 @@
 /* ops_activation.c -- pointwise nonlinearities and the softmax family. */
 #include "ops.h"
 
+#include "simd.h"
+
 #include <math.h>
 
 static nn_tensor *unary(nn_graph *g, nn_op op, nn_tensor *a, nn_real arg)
@@ -20,8 +22,9 @@ nn_tensor *nn_log_softmax(nn_graph *g, nn_tensor *a) { return unary(g, NN_OP_LOG
 
 /* relu: y = max(0, x);  dL/dx = dL/dy * [x > 0]
  * The loops below name their arrays through restrict pointers (input, output and gradients
- * never overlap) and ask for SIMD (`omp simd`), so each runs 4 or 8 numbers per instruction. */
-void nn_op_relu_forward(nn_tensor *y)
+ * never overlap) and ask for SIMD (`omp simd`), so each runs 4 to 16 numbers per instruction
+ * (NN_SIMD_CLONES, lib/simd.h: one copy per vector width, the CPU's best is picked). */
+NN_SIMD_CLONES void nn_op_relu_forward(nn_tensor *y)
 {
     const nn_real *restrict x = y->src[0]->data;
     nn_real *restrict out = y->data;
@@ -29,7 +32,7 @@ void nn_op_relu_forward(nn_tensor *y)
 #pragma omp simd
     for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
-void nn_op_relu_backward(nn_tensor *y)
+NN_SIMD_CLONES void nn_op_relu_backward(nn_tensor *y)
 {
     nn_tensor *x = y->src[0];
     if (!x->grad) return;

@@ -12,7 +12,7 @@ PyTorch's CPU numbers on one machine:
   dropout) over 64 positions, Linear 10 at every position, batch 32.
 
   python3 tests/bench_pytorch.py [--threads N] [--quick] [--csv out/bench/bench.csv]
-  python3 tests/bench_pytorch.py --threads 1 --rounds 5 [--deepc build/bench]
+  python3 tests/bench_pytorch.py --threads 1 --rounds 5 [--models mlp,lstm] [--deepc build/bench]
 
 Without torch (Debian: apt-get install python3-torch) it says so and exits 0. When the CSV of
 a `make bench` run exists, deepc's numbers from it are printed alongside. With --rounds N the
@@ -34,6 +34,9 @@ import tempfile
 import time
 
 
+KEYS = ["mlp", "lenet", "lstm", "transformer"]  # deepc's bench --models, in models()' order
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=0,
@@ -44,9 +47,16 @@ def parse_args():
                    help="deepc's bench.csv to compare with, if present (default %(default)s)")
     p.add_argument("--rounds", type=int, default=0,
                    help="alternate deepc's bench and PyTorch this many times (default 0: no)")
+    p.add_argument("--models", default=",".join(KEYS),
+                   help="which of %(default)s to run (default: all)")
     p.add_argument("--deepc", default="build/bench",
                    help="the bench program --rounds runs (default %(default)s)")
-    return p.parse_args()
+    args = p.parse_args()
+    args.models = [k.strip() for k in args.models.split(",") if k.strip()]
+    unknown = [k for k in args.models if k not in KEYS]
+    if unknown or not args.models:
+        p.error(f"--models: expected some of {','.join(KEYS)}, got {','.join(unknown) or 'none'}")
+    return args
 
 
 def models(torch):
@@ -84,9 +94,6 @@ def models(torch):
             ("LeNet-5", lenet, 64, (64, 1, 28, 28), 1),
             ("LSTM 32-128 seq 50", LSTM(), 32, (50, 32, 32), 1),
             ("Transformer d64 h4 ff256 seq 64", Block(), 32, (32, 64, 64), 64)]
-
-
-KEYS = ["mlp", "lenet", "lstm", "transformer"]  # deepc's bench --models, in models()' order
 
 
 def throughput(torch, model, batch, shape, labels, runs, run_seconds):
@@ -156,7 +163,9 @@ def main():
         return interleaved(args, torch, threads, runs, run_seconds)
     print(f"   {'model':<34} {'batch':>6} {'torch':>12} {'deepc':>12} {'deepc/torch':>12}")
     print(f"   {'':<34} {'':>6} {'samples/s':>12} {'samples/s':>12}")
-    for name, model, batch, shape, labels in models(torch):
+    for key, (name, model, batch, shape, labels) in zip(KEYS, models(torch)):
+        if key not in args.models:
+            continue
         s = throughput(torch, model, batch, shape, labels, runs, run_seconds)
         d = deepc.get(name)
         extra = f" {d:12.0f} {d / s:11.2f}x" if d else f" {'-':>12} {'-':>12}"
@@ -173,12 +182,13 @@ def interleaved(args, torch, threads, runs, run_seconds):
     # full sizes on both sides (--quick only shortens PyTorch's runs)
     cmd = [args.deepc, "--only", "d", "--no-naive", "--threads", str(threads), "--out", out]
     table = models(torch)
-    ratios = {name: [] for name, *_ in table}
+    table = [(key, row) for key, row in zip(KEYS, table) if key in args.models]
+    ratios = {name: [] for _, (name, *_) in table}
     print(f"each round, per model: {' '.join(cmd)} --models KEY and PyTorch, alternately; "
           f"samples/s deepc / torch = ratio")
     for r in range(args.rounds):
         line = []
-        for key, (name, model, batch, shape, labels) in zip(KEYS, table):
+        for key, (name, model, batch, shape, labels) in table:
             for turn in ((0, 1) if r % 2 == 0 else (1, 0)):
                 if turn == 0:
                     done = subprocess.run(cmd + ["--models", key], stdout=subprocess.PIPE,
