@@ -232,7 +232,7 @@ int main(int argc, char **argv)
     nn_data spirals;
     nn_data_spirals(&spirals, 600, 0.08, &rng);
     nn_plot_scatter(cli.out, "spirals_data", "Two spirals: no straight line separates them",
-                    spirals.x, spirals.y, spirals.n);
+                    spirals.x, spirals.y, spirals.n, NULL);
 
     /* ---- 2. one batch, two ways: backprop by hand and autograd ---- */
     nn_params ps;

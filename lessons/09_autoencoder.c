@@ -522,8 +522,7 @@ int main(int argc, char **argv)
     nn_data_subset(&train, &full_train, cli.quick ? 1500 : 20000);
     nn_data_subset(&test, &full_test, cli.quick ? 1000 : full_test.n);
     nn_data_free(&full_train), nn_data_free(&full_test);
-    const char *names[CLASSES];
-    for (int c = 0; c < CLASSES; c++) names[c] = nn_data_fmnist_class_name(c);
+    const char *const *names = nn_data_fmnist_classes;
     printf("Fashion-MNIST: %d train / %d test images, %d epochs per autoencoder\n", train.n,
            test.n, epochs);
 
@@ -608,16 +607,12 @@ int main(int argc, char **argv)
     printf("   %d-NN accuracy of the test codes (train codes as reference): autoencoder-2 %.3f, "
            "PCA-2 %.3f\n", KNN, knn_ae2, knn_pca2);
     int nscatter = test.n < SCATTER_MAX ? test.n : SCATTER_MAX;
-    char class_list[256], full_title[600];
-    for (int c = 0, at = 0; c < CLASSES; c++)
-        at += snprintf(class_list + at, sizeof class_list - at, "%d %s%s", c, names[c],
-                       c == CLASSES / 2 - 1 ? "\n" : c < CLASSES - 1 ? ", " : "");
-    snprintf(full_title, sizeof full_title, "Autoencoder, 2-d codes of %d test images\n%s",
-             nscatter, class_list);
-    nn_plot_scatter(cli.out, "codes_autoencoder", full_title, ae2_test, test.y, nscatter);
-    snprintf(full_title, sizeof full_title, "PCA, first two components of %d test images\n%s",
-             nscatter, class_list);
-    nn_plot_scatter(cli.out, "codes_pca", full_title, pca2_test, test.y, nscatter);
+    char full_title[600];
+    snprintf(full_title, sizeof full_title, "Autoencoder, 2-d codes of %d test images", nscatter);
+    nn_plot_scatter(cli.out, "codes_autoencoder", full_title, ae2_test, test.y, nscatter, names);
+    snprintf(full_title, sizeof full_title, "PCA, first two components of %d test images",
+             nscatter);
+    nn_plot_scatter(cli.out, "codes_pca", full_title, pca2_test, test.y, nscatter, names);
 
     /* the reconstruction grid: one test image per class, then what each model makes of it */
     nn_real *grid = nn_malloc((size_t)5 * CLASSES * DIM * sizeof *grid);

@@ -52,7 +52,7 @@
 enum { CLASSES = 10, BATCH = 128, FOLDS = 5, SHIRT = 6, BAG = 8 };
 static const double TARGET_RECALL = 0.9; /* part 2's operating point */
 
-static const char *class_names[CLASSES];
+static const char *const *const class_names = nn_data_fmnist_classes;
 
 /* ------------------------------------------------------------------------------------------ */
 /* The classifier: an MLP 784-H-10, logits = W2 relu(W1 x + b1) + b2, trained with Adam.       */
@@ -326,7 +326,6 @@ int main(int argc, char **argv)
     nn_rng_seed(&rng, cli.seed);
     nn_report report;
     nn_report_init(&report, 12);
-    for (int c = 0; c < CLASSES; c++) class_names[c] = nn_data_fmnist_class_name(c);
     nn_graph *g = nn_graph_new();
 
     /* ---- 1. data: a stratified validation split, and a test set kept aside ----------------- */

@@ -446,8 +446,7 @@ int main(int argc, char **argv)
     select_classes(&pool, &train_all, SPLIT, train_all.n); /* B's labelled images come from here */
     select_classes(&test_b, &test_all, SPLIT, cli.quick ? 500 : 2000);
     nn_data_free(&train_all), nn_data_free(&test_all);
-    const char *names[10];
-    for (int c = 0; c < 10; c++) names[c] = nn_data_fmnist_class_name(c);
+    const char *const *names = nn_data_fmnist_classes;
     printf("Task A (pre-training): classes 0-4 = %s, %s, %s, %s, %s\n", names[0], names[1],
            names[2], names[3], names[4]);
     printf("Task B (transfer):     classes 5-9 = %s, %s, %s, %s, %s\n", names[5], names[6],

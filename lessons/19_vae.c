@@ -508,8 +508,8 @@ int main(int argc, char **argv)
     vae_evaluate(g, &model2, &test, eval_seed, mu2);
     int nscatter = test.n < 5000 ? test.n : 5000;
     nn_plot_scatter(cli.out, "latent_2d",
-                    "Encoder means of test images, 2-D latent (colour = class 0..9)", mu2,
-                    test.y, nscatter);
+                    "Encoder means of test images, 2-D latent", mu2, test.y, nscatter,
+                    nn_data_fmnist_classes);
 
     /* curves */
     int n1 = epochs + 1;

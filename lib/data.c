@@ -268,11 +268,13 @@ void nn_data_fmnist_load(nn_data *train, nn_data *test)
     }
 }
 
+const char *const nn_data_fmnist_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
+                                                 "Coat",        "Sandal",  "Shirt",    "Sneaker",
+                                                 "Bag",         "Ankle boot"};
+
 const char *nn_data_fmnist_class_name(int label)
 {
-    static const char *names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-    return label >= 0 && label < 10 ? names[label] : "?";
+    return label >= 0 && label < 10 ? nn_data_fmnist_classes[label] : "?";
 }
 
 /* ------------------------------------------------------------------------------------------ */

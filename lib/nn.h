@@ -586,6 +586,8 @@ void nn_data_free(nn_data *d);
 void nn_data_fmnist_load(nn_data *train, nn_data *test);
 /* One IDX image file + its label file (each plain or .gz); every check names the file. */
 void nn_data_idx_load(nn_data *d, const char *images_path, const char *labels_path);
+/* the ten class names in label order, "T-shirt/top" ... "Ankle boot"; "?" outside 0..9 */
+extern const char *const nn_data_fmnist_classes[10];
 const char *nn_data_fmnist_class_name(int label);
 
 /* Synthetic 2-D sets (dim 2), deterministic for a given rng state. */
@@ -704,9 +706,10 @@ typedef struct nn_plot_series {
 } nn_plot_series;
 void nn_plot_lines(const char *dir, const char *name, const char *title, const char *xlabel,
                    const char *ylabel, const nn_plot_series *series, int nseries, int logy);
-/* points (n,2) coloured by class */
+/* points (n,2) coloured by class; the legend names class k class_names[k] (NULL: "class k") */
 void nn_plot_scatter(const char *dir, const char *name, const char *title,
-                     const nn_real *points, const int *labels, int n);
+                     const nn_real *points, const int *labels, int n,
+                     const char *const *class_names);
 /* A decision boundary: predicted class on a grid (gw x gh) over [x0,x1]x[y0,y1] as a heat
  * map, with the data points drawn on top. */
 void nn_plot_boundary(const char *dir, const char *name, const char *title,

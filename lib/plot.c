@@ -150,19 +150,27 @@ static void write_points(FILE *dat, const nn_real *points, const int *labels, in
     }
 }
 
-static void plot_points(FILE *gp, const char *file, int first_index, int classes, int outline)
+static void plot_points(FILE *gp, const char *file, int first_index, int classes, int outline,
+                        const char *const *class_names)
 {
     for (int c = 0; c < classes; c++) {
+        char title[64], q[160];
+        if (class_names)
+            snprintf(title, sizeof title, "%s", class_names[c]);
+        else
+            snprintf(title, sizeof title, "class %d", c);
         if (outline)
             fprintf(gp, "  '%s' index %d using 1:2 with points pt 7 ps 0.9 lc rgb 'black' notitle, \\\n",
                     file, first_index + c);
-        fprintf(gp, "  '%s' index %d using 1:2 with points pt 7 ps 0.6 lc rgb '%s' title 'class %d'%s\n",
-                file, first_index + c, strong[c % NCOLORS], c, c + 1 < classes ? ", \\" : "");
+        fprintf(gp, "  '%s' index %d using 1:2 with points pt 7 ps 0.6 lc rgb '%s' title %s%s\n",
+                file, first_index + c, strong[c % NCOLORS], quoted(title, q, sizeof q),
+                c + 1 < classes ? ", \\" : "");
     }
 }
 
 void nn_plot_scatter(const char *dir, const char *name, const char *title,
-                     const nn_real *points, const int *labels, int n)
+                     const nn_real *points, const int *labels, int n,
+                     const char *const *class_names)
 {
     char path[1024], q[512], file[600];
     int classes = max_label(labels, n) + 1;
@@ -173,7 +181,7 @@ void nn_plot_scatter(const char *dir, const char *name, const char *title,
     fprintf(gp, "set title %s\nset key outside right top\nset grid lc rgb '#eeeeee'\nplot \\\n",
             quoted(title, q, sizeof q));
     snprintf(file, sizeof file, "%s.dat", name);
-    plot_points(gp, file, 0, classes, 0);
+    plot_points(gp, file, 0, classes, 0, class_names);
     close_file(gp, path);
     render(dir, name);
 }
@@ -207,7 +215,7 @@ void nn_plot_boundary(const char *dir, const char *name, const char *title,
     if (classes == 1) fprintf(gp, "\n");
     snprintf(file, sizeof file, "%s.dat", name);
     fprintf(gp, "plot '%s' index 0 using 1:2:3 with image notitle, \\\n", file);
-    plot_points(gp, file, 1, classes, 1);
+    plot_points(gp, file, 1, classes, 1, NULL);
     close_file(gp, path);
     render(dir, name);
 }

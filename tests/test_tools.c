@@ -163,7 +163,7 @@ static void test_figures(void **state)
     nn_plot_lines(dir, "curve", "a \"quoted\" title", "epoch", "loss", &s, 1, 1);
     const nn_real pts[8] = {0, 0, 1, 1, -1, 0.5f, 0.3f, -0.2f};
     const int labels[4] = {0, 1, 1, 0}, grid[4] = {0, 1, 1, 0};
-    nn_plot_scatter(dir, "points", "points", pts, labels, 4);
+    nn_plot_scatter(dir, "points", "points", pts, labels, 4, NULL);
     nn_plot_boundary(dir, "boundary", "boundary", grid, 2, 2, -1, 1, -1, 1, pts, labels, 4);
     nn_real img[2 * 9] = {0, 0.5f, 1, 0.2f, 0.2f, 0.2f, 1, 0, 1};
     nn_plot_images(dir, "images", "images", img, 2, 3, 3, 2, 1);
@@ -187,6 +187,18 @@ static void test_figures(void **state)
     slurp(path, buf, sizeof buf);
     assert_non_null(strstr(buf, "set title \"a \\\"quoted\\\" title\""));
     assert_non_null(strstr(buf, "set logscale y"));
+
+    /* the scatter legend: "class k" by default, or the names given (quoted for gnuplot) */
+    snprintf(path, sizeof path, "%s/points.gp", dir);
+    slurp(path, buf, sizeof buf);
+    assert_non_null(strstr(buf, "title \"class 1\""));
+    const char *const kinds[] = {"T-shirt/top", "a \"Trouser\""};
+    nn_plot_scatter(dir, "named", "named", pts, labels, 4, kinds);
+    snprintf(path, sizeof path, "%s/named.gp", dir);
+    slurp(path, buf, sizeof buf);
+    assert_non_null(strstr(buf, "title \"T-shirt/top\""));
+    assert_non_null(strstr(buf, "title \"a \\\"Trouser\\\"\""));
+    assert_null(strstr(buf, "class 0"));
 
     /* an empty series keeps its own gnuplot index, so later series keep their legend entries */
     nn_plot_series three[3] = {{"a", NULL, y, 5}, {"diverged", NULL, NULL, 0}, {"c", NULL, y, 2}};
