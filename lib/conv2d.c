@@ -374,8 +374,9 @@ void nn_conv2d_init(nn_conv2d_layer *layer, nn_params *ps, const char *name, int
     layer->stride = stride;
     layer->pad = pad;
     const int wshape[4] = {out_channels, in_channels, kernel, kernel};
-    layer->weight = nn_params_add(ps, name, 4, wshape);
-    layer->bias = nn_params_add(ps, name, 1, &out_channels);
+    char full[NN_NAME_MAX];
+    layer->weight = nn_params_add(ps, nn_name_join(full, name, "weight"), 4, wshape);
+    layer->bias = nn_params_add(ps, nn_name_join(full, name, "bias"), 1, &out_channels);
     const double bound = 1.0 / sqrt((double)in_channels * kernel * kernel);
     nn_rng_fill_uniform(rng, layer->weight->data, layer->weight->numel, -bound, bound);
     nn_rng_fill_uniform(rng, layer->bias->data, layer->bias->numel, -bound, bound);

@@ -12,12 +12,13 @@ void nn_linear_init(nn_linear_layer *layer, nn_params *ps, const char *name, int
     layer->in = in;
     layer->out = out;
     int wshape[2] = {out, in};
-    layer->weight = nn_params_add(ps, name, 2, wshape);
+    char full[NN_NAME_MAX];
+    layer->weight = nn_params_add(ps, nn_name_join(full, name, "weight"), 2, wshape);
     double bound = 1.0 / sqrt((double)in);
     nn_rng_fill_uniform(rng, layer->weight->data, layer->weight->numel, -bound, bound);
     layer->bias = NULL;
     if (bias) {
-        layer->bias = nn_params_add(ps, name, 1, &out);
+        layer->bias = nn_params_add(ps, nn_name_join(full, name, "bias"), 1, &out);
         nn_rng_fill_uniform(rng, layer->bias->data, layer->bias->numel, -bound, bound);
     }
 }

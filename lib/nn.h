@@ -254,8 +254,12 @@ typedef struct nn_params {
 
 void nn_params_init(nn_params *ps);
 void nn_params_free(nn_params *ps);
-/* Adds a parameter of the given shape, zero-filled; pointers stay valid as the store grows. */
+/* Adds a parameter of the given shape, zero-filled; pointers stay valid as the store grows.
+ * The name is copied. Layers name theirs "layer.part": "fc1.weight", "block.attn.qkv.bias". */
 nn_tensor *nn_params_add(nn_params *ps, const char *name, int ndim, const int *shape);
+#define NN_NAME_MAX 128
+/* "layer.part" into buf (at most NN_NAME_MAX bytes, cut short beyond); returns buf */
+const char *nn_name_join(char buf[NN_NAME_MAX], const char *layer, const char *part);
 void nn_params_zero_grad(nn_params *ps);
 double nn_params_grad_norm(const nn_params *ps); /* global L2 norm of every gradient */
 

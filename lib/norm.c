@@ -12,8 +12,9 @@ void nn_batchnorm_init(nn_batchnorm_layer *layer, nn_params *ps, const char *nam
     layer->features = features;
     layer->momentum = (nn_real)0.1;
     layer->eps = (nn_real)1e-5;
-    layer->gamma = nn_params_add(ps, name, 1, &features);
-    layer->beta = nn_params_add(ps, name, 1, &features);
+    char full[NN_NAME_MAX];
+    layer->gamma = nn_params_add(ps, nn_name_join(full, name, "gamma"), 1, &features);
+    layer->beta = nn_params_add(ps, nn_name_join(full, name, "beta"), 1, &features);
     layer->running_mean = nn_malloc((size_t)features * sizeof(nn_real));
     layer->running_var = nn_malloc((size_t)features * sizeof(nn_real));
     for (int c = 0; c < features; c++) {
@@ -49,8 +50,9 @@ void nn_layernorm_init(nn_layernorm_layer *layer, nn_params *ps, const char *nam
     if (features < 1) nn_fail("nn_layernorm_init: %s: features must be positive, got %d", name, features);
     layer->features = features;
     layer->eps = (nn_real)1e-5;
-    layer->gamma = nn_params_add(ps, name, 1, &features);
-    layer->beta = nn_params_add(ps, name, 1, &features);
+    char full[NN_NAME_MAX];
+    layer->gamma = nn_params_add(ps, nn_name_join(full, name, "gamma"), 1, &features);
+    layer->beta = nn_params_add(ps, nn_name_join(full, name, "beta"), 1, &features);
     for (int j = 0; j < features; j++) layer->gamma->data[j] = 1; /* beta stays 0 */
 }
 

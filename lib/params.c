@@ -5,6 +5,7 @@
 #include "nn.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,12 +43,13 @@ nn_tensor *nn_params_add(nn_params *ps, const char *name, int ndim, const int *s
         nn_fail("nn_params_add: %s: %d dimensions (1..%d supported)", name, ndim, NN_MAX_DIMS);
     size_t numel = nn_shape_numel(ndim, shape);
     grow(ps, ps->count + numel);
-    nn_tensor *t = nn_calloc(1, sizeof *t);
+    const size_t name_len = name ? strlen(name) : 0;
+    nn_tensor *t = nn_calloc(1, sizeof *t + name_len + 1); /* the name's copy follows it */
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     t->numel = numel;
     t->flags = NN_PARAM | NN_REQUIRES_GRAD;
-    t->name = name;
+    t->name = memcpy((char *)(t + 1), name ? name : "", name_len + 1);
     t->data = ps->values + ps->count;
     t->grad = ps->grads + ps->count;
     memset(t->data, 0, numel * sizeof(nn_real));
@@ -56,6 +58,12 @@ nn_tensor *nn_params_add(nn_params *ps, const char *name, int ndim, const int *s
     ps->tensors[ps->ntensors++] = t;
     ps->count += numel;
     return t;
+}
+
+const char *nn_name_join(char buf[NN_NAME_MAX], const char *layer, const char *part)
+{
+    snprintf(buf, NN_NAME_MAX, "%s.%s", layer, part);
+    return buf;
 }
 
 void nn_params_zero_grad(nn_params *ps) { memset(ps->grads, 0, ps->count * sizeof(nn_real)); }

@@ -19,7 +19,9 @@ void nn_embedding_init(nn_embedding_layer *layer, nn_params *ps, const char *nam
                 dim);
     layer->vocab = vocab;
     layer->dim = dim;
-    layer->weight = nn_params_add(ps, name, 2, (const int[]){vocab, dim});
+    char full[NN_NAME_MAX];
+    layer->weight = nn_params_add(ps, nn_name_join(full, name, "weight"), 2,
+                                  (const int[]){vocab, dim});
     nn_rng_fill_normal(rng, layer->weight->data, layer->weight->numel, 0, 1);
 }
 
@@ -59,10 +61,12 @@ void nn_rnn_cell_init(nn_rnn_cell *cell, nn_params *ps, const char *name, nn_rnn
     cell->input = input;
     cell->hidden = hidden;
     const int rows = cell->blocks * hidden;
-    cell->w_ih = nn_params_add(ps, name, 2, (const int[]){rows, input});
-    cell->w_hh = nn_params_add(ps, name, 2, (const int[]){rows, hidden});
-    cell->b_ih = nn_params_add(ps, name, 1, &rows);
-    cell->b_hh = nn_params_add(ps, name, 1, &rows);
+    char full[NN_NAME_MAX];
+    const int ih[2] = {rows, input}, hh[2] = {rows, hidden};
+    cell->w_ih = nn_params_add(ps, nn_name_join(full, name, "w_ih"), 2, ih);
+    cell->w_hh = nn_params_add(ps, nn_name_join(full, name, "w_hh"), 2, hh);
+    cell->b_ih = nn_params_add(ps, nn_name_join(full, name, "b_ih"), 1, &rows);
+    cell->b_hh = nn_params_add(ps, nn_name_join(full, name, "b_hh"), 1, &rows);
     /* PyTorch: every weight and bias U(-k, k), k = 1/sqrt(hidden) */
     const double k = 1.0 / sqrt((double)hidden);
     nn_tensor *all[4] = {cell->w_ih, cell->w_hh, cell->b_ih, cell->b_hh};

@@ -18,8 +18,9 @@ void nn_mha_init(nn_mha_layer *layer, nn_params *ps, const char *name, int dim, 
         nn_fail("nn_mha_init: %s: %d heads must divide the width %d", name, heads, dim);
     layer->dim = dim;
     layer->heads = heads;
-    nn_linear_init(&layer->qkv, ps, name, dim, 3 * dim, 1, rng);
-    nn_linear_init(&layer->proj, ps, name, dim, dim, 1, rng);
+    char sub[NN_NAME_MAX];
+    nn_linear_init(&layer->qkv, ps, nn_name_join(sub, name, "qkv"), dim, 3 * dim, 1, rng);
+    nn_linear_init(&layer->proj, ps, nn_name_join(sub, name, "proj"), dim, dim, 1, rng);
 }
 
 /* The (B*T, 3D) projection holds q, k and v side by side: columns [0,D), [D,2D), [2D,3D).
@@ -72,7 +73,9 @@ void nn_posenc_init(nn_posenc_layer *layer, nn_params *ps, const char *name, int
     layer->weight = NULL;
     if (learned) { /* an embedding of the position ids: N(0,1) like the token embedding, so
                     * neither drowns the other in their sum */
-        layer->weight = nn_params_add(ps, name, 2, (const int[]){max_len, dim});
+        char full[NN_NAME_MAX];
+        layer->weight = nn_params_add(ps, nn_name_join(full, name, "weight"), 2,
+                                      (const int[]){max_len, dim});
         nn_rng_fill_normal(rng, layer->weight->data, layer->weight->numel, 0, 1);
     }
 }
@@ -104,11 +107,12 @@ void nn_transformer_block_init(nn_transformer_block *block, nn_params *ps, const
     if (hidden < 1) nn_fail("nn_transformer_block_init: %s: hidden must be positive, got %d", name, hidden);
     block->dim = dim;
     block->hidden = hidden;
-    nn_layernorm_init(&block->ln1, ps, name, dim);
-    nn_mha_init(&block->attn, ps, name, dim, heads, rng);
-    nn_layernorm_init(&block->ln2, ps, name, dim);
-    nn_linear_init(&block->fc, ps, name, dim, hidden, 1, rng);
-    nn_linear_init(&block->proj, ps, name, hidden, dim, 1, rng);
+    char sub[NN_NAME_MAX];
+    nn_layernorm_init(&block->ln1, ps, nn_name_join(sub, name, "ln1"), dim);
+    nn_mha_init(&block->attn, ps, nn_name_join(sub, name, "attn"), dim, heads, rng);
+    nn_layernorm_init(&block->ln2, ps, nn_name_join(sub, name, "ln2"), dim);
+    nn_linear_init(&block->fc, ps, nn_name_join(sub, name, "fc"), dim, hidden, 1, rng);
+    nn_linear_init(&block->proj, ps, nn_name_join(sub, name, "proj"), hidden, dim, 1, rng);
 }
 
 nn_tensor *nn_transformer_block_forward(nn_graph *g, const nn_transformer_block *block,

@@ -160,6 +160,34 @@ static void test_params_store(void **state)
     nn_params_free(&ps);
 }
 
+/* every parameter is named "layer.part", nested layers by their path; names are copies */
+static void test_params_names(void **state)
+{
+    (void)state;
+    nn_params ps;
+    nn_params_init(&ps);
+    nn_rng rng;
+    nn_rng_seed(&rng, 1);
+    char name[NN_NAME_MAX] = "fc1";
+    nn_linear_layer fc;
+    nn_linear_init(&fc, &ps, name, 3, 2, 1, &rng);
+    strcpy(name, "overwritten");
+    nn_transformer_block block;
+    nn_transformer_block_init(&block, &ps, "block", 4, 2, 8, &rng);
+    nn_rnn_cell cell;
+    nn_rnn_cell_init(&cell, &ps, "lstm", NN_RNN_LSTM, 2, 3, &rng);
+    const char *want[] = {"fc1.weight", "fc1.bias", "block.ln1.gamma", "block.ln1.beta",
+                          "block.attn.qkv.weight", "block.attn.qkv.bias",
+                          "block.attn.proj.weight", "block.attn.proj.bias", "block.ln2.gamma",
+                          "block.ln2.beta", "block.fc.weight", "block.fc.bias",
+                          "block.proj.weight", "block.proj.bias", "lstm.w_ih", "lstm.w_hh",
+                          "lstm.b_ih", "lstm.b_hh"};
+    const int n = (int)(sizeof want / sizeof *want);
+    assert_int_equal(ps.ntensors, n);
+    for (int i = 0; i < n; i++) assert_string_equal(ps.tensors[i]->name, want[i]);
+    nn_params_free(&ps);
+}
+
 /* SGD by hand: lr 0.1, momentum 0.9, constant gradient 1 on w = 1:
  *   v1 = 1,    w1 = 1 - 0.1         = 0.9
  *   v2 = 1.9,  w2 = 0.9 - 0.19      = 0.71
@@ -248,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_golden_forward),       cmocka_unit_test(test_losses_are_stable),
         cmocka_unit_test(test_shape_errors_are_named), cmocka_unit_test(test_backward_rules),
         cmocka_unit_test(test_reset_reuses_memory),  cmocka_unit_test(test_params_store),
+        cmocka_unit_test(test_params_names),
         cmocka_unit_test(test_sgd_golden_steps),     cmocka_unit_test(test_rng_is_deterministic), cmocka_unit_test(test_non_finite_guard),
     };
     return cmocka_run_group_tests_name("ops, tape and parameters", tests, setup, teardown);
