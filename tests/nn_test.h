@@ -45,6 +45,23 @@ void nn_test_fail_handler(const char *message);
         if (nn_test_armed) longjmp(nn_test_jump, 1);                                       \
     }
 
+/* NN_TEST_GRAPH_FIXTURE: the suite's graph `g`, made by setup and freed by teardown, for
+ * cmocka_unit_test_setup_teardown(test, setup, teardown) */
+#define NN_TEST_GRAPH_FIXTURE                                                              \
+    static nn_graph *g;                                                                    \
+    static int setup(void **state)                                                         \
+    {                                                                                      \
+        (void)state;                                                                       \
+        g = nn_graph_new();                                                                \
+        return 0;                                                                          \
+    }                                                                                      \
+    static int teardown(void **state)                                                      \
+    {                                                                                      \
+        (void)state;                                                                       \
+        nn_graph_free(g);                                                                  \
+        return 0;                                                                          \
+    }
+
 /* |a - b| <= atol + rtol * |ref| elementwise; on failure names the worst element */
 static inline void nn_test_assert_close(const nn_real *got, const nn_real *ref, size_t n,
                                         double atol, double rtol, const char *what)
@@ -98,5 +115,15 @@ static inline void nn_test_expect_gradcheck(nn_gradcheck_result r, const char *w
                  what, r.max_rel_error, r.worst_tensor, r.worst_index, r.worst_analytic,
                  r.worst_numeric);
 }
+
+/* CLOSE(t, v0, v1, ...): tensor t holds exactly these values, to 1e-6 (CLOSE_RTOL: to a
+ * relative tolerance of the caller's choosing, still 1e-6 absolute) */
+#define CLOSE_RTOL(t, rtol, ...)                                                           \
+    do {                                                                                   \
+        const nn_real expect_[] = {__VA_ARGS__};                                           \
+        assert_int_equal((t)->numel, sizeof expect_ / sizeof expect_[0]);                  \
+        nn_test_assert_close((t)->data, expect_, (t)->numel, 1e-6, rtol, #t);              \
+    } while (0)
+#define CLOSE(t, ...) CLOSE_RTOL(t, 1e-6, __VA_ARGS__)
 
 #endif

@@ -13,9 +13,7 @@
 
 NN_TEST_DEFINE_FAIL_HANDLER
 
-static nn_graph *g;
-static int setup(void **state) { (void)state; g = nn_graph_new(); return 0; }
-static int teardown(void **state) { (void)state; nn_graph_free(g); return 0; }
+NN_TEST_GRAPH_FIXTURE
 
 static nn_tensor *real_logits(void)
 {
@@ -32,7 +30,7 @@ static nn_tensor *fake_logits(void)
     return t;
 }
 
-#define CLOSE(got, ...)                                                                     \
+#define CLOSE_VALUES(got, ...)                                                              \
     do {                                                                                    \
         const nn_real expect_[] = {__VA_ARGS__};                                            \
         nn_test_assert_close((got), expect_, sizeof expect_ / sizeof expect_[0], 1e-6,      \
@@ -52,10 +50,10 @@ static void test_discriminator_loss(void **state)
     nn_tensor *r = real_logits(), *f = fake_logits();
     nn_tensor *loss = nn_gan_discriminator_loss(g, r, f, 1);
     assert_int_equal(loss->numel, 1);
-    CLOSE(loss->data, 0.8524779f);
+    CLOSE_VALUES(loss->data, 0.8524779f);
     nn_backward(g, loss);
-    CLOSE(r->grad, -0.125f, -0.25f);
-    CLOSE(f->grad, 1.0f / 12, 1.0f / 6, 1.0f / 30);
+    CLOSE_VALUES(r->grad, -0.125f, -0.25f);
+    CLOSE_VALUES(f->grad, 1.0f / 12, 1.0f / 6, 1.0f / 30);
 }
 
 /* One-sided label smoothing, r = 0.9: BCE(l, 0.9) = -(0.9 ln s + 0.1 ln(1 - s))
@@ -70,10 +68,10 @@ static void test_discriminator_loss_smoothed(void **state)
     (void)state;
     nn_tensor *r = real_logits(), *f = fake_logits();
     nn_tensor *loss = nn_gan_discriminator_loss(g, r, f, 0.9f);
-    CLOSE(loss->data, 0.9074086f);
+    CLOSE_VALUES(loss->data, 0.9074086f);
     nn_backward(g, loss);
-    CLOSE(r->grad, -0.075f, -0.2f);
-    CLOSE(f->grad, 1.0f / 12, 1.0f / 6, 1.0f / 30);
+    CLOSE_VALUES(r->grad, -0.075f, -0.2f);
+    CLOSE_VALUES(f->grad, 1.0f / 12, 1.0f / 6, 1.0f / 30);
 }
 
 /* Non-saturating: L_G = -mean ln D(G(z)) = -(ln 1/4 + ln 1/2 + ln 1/10) / 3
@@ -84,9 +82,9 @@ static void test_generator_loss_non_saturating(void **state)
     (void)state;
     nn_tensor *f = fake_logits();
     nn_tensor *loss = nn_gan_generator_loss(g, f, 1);
-    CLOSE(loss->data, 1.4606755f);
+    CLOSE_VALUES(loss->data, 1.4606755f);
     nn_backward(g, loss);
-    CLOSE(f->grad, -0.25f, -1.0f / 6, -0.3f);
+    CLOSE_VALUES(f->grad, -0.25f, -1.0f / 6, -0.3f);
 }
 
 /* Minimax (saturating): L_G = mean ln(1 - D(G(z))) = -BCE(fake, 0) = -0.3620633
@@ -98,9 +96,9 @@ static void test_generator_loss_minimax(void **state)
     (void)state;
     nn_tensor *f = fake_logits();
     nn_tensor *loss = nn_gan_generator_loss(g, f, 0);
-    CLOSE(loss->data, -0.3620633f);
+    CLOSE_VALUES(loss->data, -0.3620633f);
     nn_backward(g, loss);
-    CLOSE(f->grad, -1.0f / 12, -1.0f / 6, -1.0f / 30);
+    CLOSE_VALUES(f->grad, -1.0f / 12, -1.0f / 6, -1.0f / 30);
 }
 
 /* Huge logits stay finite (the losses inherit BCE's log-sum-exp form). */

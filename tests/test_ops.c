@@ -4,16 +4,8 @@
 
 NN_TEST_DEFINE_FAIL_HANDLER
 
-static nn_graph *g;
-static int setup(void **state) { (void)state; g = nn_graph_new(); return 0; }
-static int teardown(void **state) { (void)state; nn_graph_free(g); return 0; }
+NN_TEST_GRAPH_FIXTURE
 
-#define CLOSE(t, ...)                                                                       \
-    do {                                                                                    \
-        const nn_real expect_[] = {__VA_ARGS__};                                            \
-        assert_int_equal((t)->numel, sizeof expect_ / sizeof expect_[0]);                   \
-        nn_test_assert_close((t)->data, expect_, (t)->numel, 1e-6, 1e-6, #t);               \
-    } while (0)
 
 static void test_golden_forward(void **state)
 {
