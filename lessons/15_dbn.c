@@ -24,8 +24,8 @@
  *
  * Run:  make lesson15                   (full: H1 500, H2 250, 5 RBM epochs per layer on 60000
  *                                        images, fine-tuning 60000 labels x 5 epochs and 3 draws
- *                                        of 1000 labels x 40 epochs: about 80 s of CPU, 2.5
- *                                        minutes on a busy shared 2-core machine)
+ *                                        of 1000 labels x 40 epochs: about 75 s of CPU, 48 s
+ *                                        on an otherwise idle 2-core machine)
  *       make lesson15 ARGS="--quick"    (8000 images, H1 256, H2 128, 3 RBM epochs, one draw
  *                                        of 1000 labels x 15 epochs, 8000 x 2, 1000 test images:
  *                                        about 3 s of CPU, 4 s)
@@ -33,13 +33,13 @@
  *              --threads N --help
  *
  * Expected (full mode, seed 42, measured): RBM-1 held-out reconstruction error (squared,
- * summed over the 784 pixels) 129.8 before training -> 23.0 after 5 epochs; free-energy gap
+ * summed over the 784 pixels) 129.8 before training -> 22.7 after 5 epochs; free-energy gap
  * (held-out minus training) 1.5 nats, within the noise of the two samples: no overfitting.
  * Test accuracy of the fine-tuned 784-500-250-10 sigmoid MLP:
  *                     random init   DBN pre-trained
- *     1000 labels        0.712          0.760        (mean of 3 draws; gain 0.044-0.050)
- *     60000 labels       0.825          0.847        (5 epochs: random init is still behind)
- * --quick (measured): 0.607 vs 0.728 with 1000 labels, 0.643 vs 0.738 with 8000 (short runs:
+ *     1000 labels        0.712          0.759        (mean of 3 draws; gain 0.040-0.058)
+ *     60000 labels       0.825          0.846        (5 epochs: random init is still behind)
+ * --quick (measured): 0.607 vs 0.730 with 1000 labels, 0.643 vs 0.726 with 8000 (short runs:
  * the random-init network is far from done, so the gap is larger than in the full run).
  * Reference: Hinton, Osindero & Teh 2006: a DBN 784-500-500-2000 reaches 1.25% error on
  * MNIST; Erhan et al. 2010 ("Why does unsupervised pre-training help deep learning?", JMLR):

@@ -129,7 +129,8 @@ static inline float exp_nonpositive(float t)
 
 /* sigmoid from e = e^-|x| (at most 1, so nothing overflows): 1/(1+e) for x >= 0, and
  * e/(1+e) = 1 - sigmoid(|x|) for x < 0. */
-NN_SIMD_CLONES static void sigmoid_fast(float *restrict out, const float *restrict x, size_t n)
+/* out may be x: each out[i] depends on x[i] alone (so no restrict; omp simd still vectorizes) */
+NN_SIMD_CLONES static void sigmoid_fast(float *out, const float *x, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
@@ -142,7 +143,7 @@ NN_SIMD_CLONES static void sigmoid_fast(float *restrict out, const float *restri
  * loses digits, so for |x| < 0.4 the Taylor series instead:
  *   tanh x = x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835 - 1382x^11/155925 + 21844x^13/6081075
  * (the next term is below 1e-8 of x there). Both are computed, one is kept. */
-NN_SIMD_CLONES static void tanh_fast(float *restrict out, const float *restrict x, size_t n)
+NN_SIMD_CLONES static void tanh_fast(float *out, const float *x, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {

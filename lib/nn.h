@@ -105,7 +105,8 @@ void nn_kernel_log_softmax(nn_real *out, const nn_real *x, int rows, int cols);
 int nn_kernel_argmax(const nn_real *x, int n);
 /* out[i] = 1 / (1 + e^-x[i]), tanh x[i], gelu x[i] = x[i] Phi(x[i]) (exact GELU), i < n;
  * gelu_backward: dx[i] += dy[i] gelu'(x[i]). Naive kernels: libm in double; fast (float
- * build): SIMD polynomials within a few float ulps of them (lib/kernels.c). */
+ * build): SIMD polynomials within a few float ulps of them (lib/kernels.c). Sigmoid and tanh
+ * may run in place (out == x). */
 void nn_kernel_sigmoid(nn_real *out, const nn_real *x, size_t n);
 void nn_kernel_tanh(nn_real *out, const nn_real *x, size_t n);
 void nn_kernel_gelu(nn_real *out, const nn_real *x, size_t n);

@@ -55,7 +55,6 @@ static void check_unit_interval(const char *fn, const char *what, const nn_real 
                     i / (size_t)dim, i % (size_t)dim, (double)x[i]);
 }
 
-static nn_real sigmoid(nn_real x) { return (nn_real)(1.0 / (1.0 + exp(-(double)x))); }
 
 /* log(1 + e^x) without overflow: max(x,0) + log(1 + e^-|x|) */
 static double softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
@@ -120,7 +119,7 @@ void nn_rbm_hidden_probs(const nn_rbm *rbm, nn_real *ph, const nn_real *v, int n
     const int V = rbm->visible, H = rbm->hidden;
     nn_gemm(0, 1, n, H, V, 1, v, V, rbm->W, V, 0, ph, H);
     nn_kernel_add_row(ph, rbm->hbias, n, H);
-    for (size_t i = 0; i < (size_t)n * H; i++) ph[i] = sigmoid(ph[i]);
+    nn_kernel_sigmoid(ph, ph, (size_t)n * H);
 }
 
 /* pv (n,V) = sigmoid(h W + b): h (n,H) @ W (H,V); the same weights read the other way */
@@ -132,7 +131,7 @@ void nn_rbm_visible_probs(const nn_rbm *rbm, nn_real *pv, const nn_real *h, int 
     const int V = rbm->visible, H = rbm->hidden;
     nn_gemm(0, 0, n, V, H, 1, h, H, rbm->W, V, 0, pv, V);
     nn_kernel_add_row(pv, rbm->vbias, n, V);
-    for (size_t i = 0; i < (size_t)n * V; i++) pv[i] = sigmoid(pv[i]);
+    nn_kernel_sigmoid(pv, pv, (size_t)n * V);
 }
 
 /* ---- free energy and reconstructions ---- */
