@@ -338,11 +338,9 @@ int main(int argc, char **argv)
                   "mistakes", curves, 2, 0);
 
     /* --- 3. Fashion-MNIST: ten one-vs-rest perceptrons ------------------------------------- */
-    nn_data train_all, test_all, train, test;
-    nn_data_fmnist_load(&train_all, &test_all);
-    nn_data_subset(&train, &train_all, cli.quick ? 5000 : train_all.n);
-    nn_data_subset(&test, &test_all, cli.quick ? 1000 : test_all.n);
-    nn_data_free(&train_all), nn_data_free(&test_all);
+    nn_data train, test;
+    nn_data_fmnist_load_first(&train, cli.quick ? 5000 : NN_FMNIST_TRAIN_SIZE,
+                              &test, cli.quick ? 1000 : NN_FMNIST_TEST_SIZE);
     printf("\n3. One-vs-rest perceptrons on Fashion-MNIST (%d train, %d test, %d epochs)\n",
            train.n, test.n, epochs);
 

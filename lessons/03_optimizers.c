@@ -452,11 +452,9 @@ int main(int argc, char **argv)
     race_2d(ros_best, &ros, cli.out);
 
     /* --- 2. The optimizer race on Fashion-MNIST -------------------------------------------- */
-    nn_data train_all, test_all, train, test;
-    nn_data_fmnist_load(&train_all, &test_all);
-    nn_data_subset(&train, &train_all, cli.quick ? 5000 : train_all.n);
-    nn_data_subset(&test, &test_all, cli.quick ? 1000 : test_all.n);
-    nn_data_free(&train_all), nn_data_free(&test_all);
+    nn_data train, test;
+    nn_data_fmnist_load_first(&train, cli.quick ? 5000 : NN_FMNIST_TRAIN_SIZE,
+                              &test, cli.quick ? 1000 : NN_FMNIST_TEST_SIZE);
     workspace w = {nn_graph_new(), nn_malloc((size_t)EVAL_BATCH * train.dim * sizeof(nn_real)),
                    nn_malloc(EVAL_BATCH * sizeof(int)), nn_malloc(train.n * sizeof(int)),
                    nn_malloc(test.n * sizeof(int)), train.n / BATCH / CURVE_POINTS + 1};

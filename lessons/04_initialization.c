@@ -577,11 +577,8 @@ int main(int argc, char **argv)
     const int nprobe = cli.quick ? 256 : 1000; /* images in the probe batch of part 1 */
 
     /* --- data ----------------------------------------------------------------------------- */
-    nn_data train_file, test_file, train, test;
-    nn_data_fmnist_load(&train_file, &test_file);
-    nn_data_subset(&train, &train_file, ntrain);
-    nn_data_subset(&test, &test_file, ntest);
-    nn_data_free(&train_file), nn_data_free(&test_file);
+    nn_data train, test;
+    nn_data_fmnist_load_first(&train, ntrain, &test, ntest);
     double mean = 0, var = 0;
     size_t npix = (size_t)train.n * train.dim;
     for (size_t i = 0; i < npix; i++) mean += train.x[i];

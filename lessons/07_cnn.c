@@ -371,11 +371,9 @@ int main(int argc, char **argv)
     const int dense = 256;
 
     /* --- data ----------------------------------------------------------------------------- */
-    nn_data train_all, test_all, train_set, test_set;
-    nn_data_fmnist_load(&train_all, &test_all);
-    nn_data_subset(&train_set, &train_all, cli.quick ? 2000 : train_all.n);
-    nn_data_subset(&test_set, &test_all, cli.quick ? 500 : test_all.n);
-    nn_data_free(&train_all), nn_data_free(&test_all);
+    nn_data train_set, test_set;
+    nn_data_fmnist_load_first(&train_set, cli.quick ? 2000 : NN_FMNIST_TRAIN_SIZE,
+                              &test_set, cli.quick ? 500 : NN_FMNIST_TEST_SIZE);
     if (train_set.height != 28 || train_set.width != 28 || train_set.channels != 1)
         nn_fail("lesson07: expected 28x28 grey images, got %dx%dx%d", train_set.channels,
                 train_set.height, train_set.width);

@@ -517,11 +517,9 @@ int main(int argc, char **argv)
     double start_time = nn_seconds(), train_seconds = 0;
     const int epochs = nn_cli_epochs(&cli, 5, 3);
 
-    nn_data full_train, full_test, train, test;
-    nn_data_fmnist_load(&full_train, &full_test);
-    nn_data_subset(&train, &full_train, cli.quick ? 1500 : 20000);
-    nn_data_subset(&test, &full_test, cli.quick ? 1000 : full_test.n);
-    nn_data_free(&full_train), nn_data_free(&full_test);
+    nn_data train, test;
+    nn_data_fmnist_load_first(&train, cli.quick ? 1500 : 20000,
+                              &test, cli.quick ? 1000 : NN_FMNIST_TEST_SIZE);
     const char *const *names = nn_data_fmnist_classes;
     printf("Fashion-MNIST: %d train / %d test images, %d epochs per autoencoder\n", train.n,
            test.n, epochs);

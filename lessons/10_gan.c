@@ -478,11 +478,9 @@ int main(int argc, char **argv)
                   "discriminator steps (G fixed)", "||dL_G / d theta_G||", sat_lines, 2, 1);
 
     /* --- 4. Fashion-MNIST ------------------------------------------------------------------ */
-    nn_data full_train, full_test, train, test;
-    nn_data_fmnist_load(&full_train, &full_test);
-    nn_data_subset(&train, &full_train, cli.quick ? 2560 : full_train.n);
-    nn_data_subset(&test, &full_test, cli.quick ? 1000 : full_test.n);
-    nn_data_free(&full_train), nn_data_free(&full_test);
+    nn_data train, test;
+    nn_data_fmnist_load_first(&train, cli.quick ? 2560 : NN_FMNIST_TRAIN_SIZE,
+                              &test, cli.quick ? 1000 : NN_FMNIST_TEST_SIZE);
     const int epochs = nn_cli_epochs(&cli, 5, 2), dim = train.dim;
     nn_rng_seed(&rng, cli.seed + 3);
     gan fm = {.noise = FM_NOISE, .dim = dim, .real_label = 0.9f, .non_saturating = 1};

@@ -342,11 +342,8 @@ int main(int argc, char **argv)
     const int ntest = cli.quick ? TEST_QUICK : 10000;
     const int window = cli.quick ? 4 : 20; /* training loss: mean over windows of steps */
 
-    nn_data train_all, test_all, train, test;
-    nn_data_fmnist_load(&train_all, &test_all);
-    nn_data_subset(&train, &train_all, ntrain);
-    nn_data_subset(&test, &test_all, ntest);
-    nn_data_free(&train_all), nn_data_free(&test_all);
+    nn_data train, test;
+    nn_data_fmnist_load_first(&train, ntrain, &test, ntest);
     workspace w = {nn_graph_new(), nn_malloc(BATCH * INPUTS * sizeof(nn_real)),
                    nn_malloc(BATCH * sizeof(int)), nn_malloc(train.n * sizeof(int))};
     printf("Fashion-MNIST: %d training images, %d test; MLPs of width %d, %d and %d blocks; "

@@ -408,11 +408,9 @@ int main(int argc, char **argv)
     nn_report_init(&report, 17);
 
     /* --- 1. The float baseline --------------------------------------------------------------- */
-    nn_data full_train, full_test, train, test;
-    nn_data_fmnist_load(&full_train, &full_test);
-    nn_data_subset(&train, &full_train, cli.quick ? 5000 : full_train.n);
-    nn_data_subset(&test, &full_test, cli.quick ? 1000 : full_test.n);
-    nn_data_free(&full_train), nn_data_free(&full_test);
+    nn_data train, test;
+    nn_data_fmnist_load_first(&train, cli.quick ? 5000 : NN_FMNIST_TRAIN_SIZE,
+                              &test, cli.quick ? 1000 : NN_FMNIST_TEST_SIZE);
     const int epochs = nn_cli_epochs(&cli, 10, 3);
     const long steps_per_epoch = train.n / BATCH;
     /* fine-tuning after pruning: one epoch (quick: 15 steps), a tenth of the training rate */

@@ -387,11 +387,9 @@ int main(int argc, char **argv)
                   "estimate of d/dmu_1 E|z|^2", rs, 3, 0);
 
     /* ---- 2. the VAE on Fashion-MNIST, 20-D latent ---- */
-    nn_data full_train, full_test, train, test;
-    nn_data_fmnist_load(&full_train, &full_test);
-    nn_data_subset(&train, &full_train, cli.quick ? 3000 : full_train.n);
-    nn_data_subset(&test, &full_test, cli.quick ? 500 : full_test.n);
-    nn_data_free(&full_train), nn_data_free(&full_test);
+    nn_data train, test;
+    nn_data_fmnist_load_first(&train, cli.quick ? 3000 : NN_FMNIST_TRAIN_SIZE,
+                              &test, cli.quick ? 500 : NN_FMNIST_TEST_SIZE);
     const int epochs = nn_cli_epochs(&cli, 5, 3), P = train.dim, H = train.height,
               W = train.width;
     if (epochs > MAX_EPOCHS) nn_fail("lesson 19: at most %d epochs", MAX_EPOCHS);

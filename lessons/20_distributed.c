@@ -399,12 +399,9 @@ int main(int argc, char **argv)
     double start_time = MPI_Wtime();
 
     /* ---- 1. data: every rank loads the set and reads only its shard of each epoch ---- */
-    nn_data full_train, full_test, train_set, test_set;
-    nn_data_fmnist_load(&full_train, &full_test);
-    nn_data_subset(&train_set, &full_train, cli.quick ? 8192 : full_train.n);
-    nn_data_subset(&test_set, &full_test, cli.quick ? 1000 : full_test.n);
-    nn_data_free(&full_train);
-    nn_data_free(&full_test);
+    nn_data train_set, test_set;
+    nn_data_fmnist_load_first(&train_set, cli.quick ? 8192 : NN_FMNIST_TRAIN_SIZE,
+                              &test_set, cli.quick ? 1000 : NN_FMNIST_TEST_SIZE);
     int epochs = nn_cli_epochs(&cli, 10, 3);
     int steps_per_epoch = train_set.n / (P * B); /* the last incomplete global batch is dropped */
     if (steps_per_epoch < 1)

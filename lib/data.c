@@ -268,6 +268,25 @@ void nn_data_fmnist_load(nn_data *train, nn_data *test)
     }
 }
 
+/* keeps the first n of *d (all when n >= d->n) */
+static void keep_first(nn_data *d, int n)
+{
+    if (n >= d->n) return;
+    nn_data all = *d;
+    nn_data_subset(d, &all, n);
+    nn_data_free(&all);
+}
+
+void nn_data_fmnist_load_first(nn_data *train, int ntrain, nn_data *test, int ntest)
+{
+    if (ntrain < 1 || ntest < 1)
+        nn_fail("nn_data_fmnist_load_first: expected at least one image of each set, got %d "
+                "training and %d test", ntrain, ntest);
+    nn_data_fmnist_load(train, test);
+    keep_first(train, ntrain);
+    keep_first(test, ntest);
+}
+
 const char *const nn_data_fmnist_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
                                                  "Coat",        "Sandal",  "Shirt",    "Sneaker",
                                                  "Bag",         "Ankle boot"};

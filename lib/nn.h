@@ -591,6 +591,10 @@ void nn_data_free(nn_data *d);
 void nn_data_fmnist_load(nn_data *train, nn_data *test);
 /* One IDX image file + its label file (each plain or .gz); every check names the file. */
 void nn_data_idx_load(nn_data *d, const char *images_path, const char *labels_path);
+/* The first ntrain training and ntest test images of Fashion-MNIST (all of a set when it holds
+ * fewer), as nn_data_fmnist_load finds them: how a lesson's quick mode takes less. */
+enum { NN_FMNIST_TRAIN_SIZE = 60000, NN_FMNIST_TEST_SIZE = 10000 };
+void nn_data_fmnist_load_first(nn_data *train, int ntrain, nn_data *test, int ntest);
 /* the ten class names in label order, "T-shirt/top" ... "Ankle boot"; "?" outside 0..9 */
 extern const char *const nn_data_fmnist_classes[10];
 const char *nn_data_fmnist_class_name(int label);

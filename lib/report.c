@@ -25,7 +25,15 @@ static void add(nn_report *r, const char *key, double value, int is_int, int is_
     r->n++;
 }
 
-void nn_report_add(nn_report *r, const char *key, double value) { add(r, key, value, 0, 0); }
+/* a time in metrics.json would make two runs of the same seed differ: refused by its name */
+void nn_report_add(nn_report *r, const char *key, double value)
+{
+    const size_t len = strlen(key), suffix = strlen("_seconds");
+    if (len >= suffix && strcmp(key + len - suffix, "_seconds") == 0)
+        nn_fail("nn_report_add: '%s' is a time: add it with nn_report_add_timing (timing.json), "
+                "so that metrics.json holds only what the seed determines", key);
+    add(r, key, value, 0, 0);
+}
 void nn_report_add_int(nn_report *r, const char *key, long value) { add(r, key, (double)value, 1, 0); }
 void nn_report_add_timing(nn_report *r, const char *key, double value) { add(r, key, value, 0, 1); }
 

@@ -158,6 +158,18 @@ static void test_fmnist_real(void **state)
     assert_string_equal(nn_data_fmnist_class_name(train.y[0]), "Ankle boot");
     /* the first image is black at the top-left corner (a centred item on a black ground) */
     assert_true(train.x[0] == 0);
+
+    /* the first n of each set: the same images and labels; more than a set holds: all of it */
+    nn_data few, all_test;
+    nn_data_fmnist_load_first(&few, 100, &all_test, NN_FMNIST_TEST_SIZE + 1);
+    assert_int_equal(few.n, 100);
+    assert_int_equal(all_test.n, 10000);
+    assert_memory_equal(few.x, train.x, 100 * 784 * sizeof *few.x);
+    assert_memory_equal(few.y, train.y, 100 * sizeof *few.y);
+    assert_memory_equal(all_test.y, test.y, 10000 * sizeof *test.y);
+    nn_data_free(&few), nn_data_free(&all_test);
+    EXPECT_FAIL(nn_data_fmnist_load_first(&few, 0, &all_test, 10), "at least one image");
+
     nn_data_free(&train);
     nn_data_free(&test);
     assert_null(train.x);

@@ -135,6 +135,7 @@ static void test_report(void **state)
     nn_report r;
     nn_report_init(&r, 1);
     EXPECT_FAIL(nn_report_add(&r, "Bad Key", 1), "lower_snake_case");
+    EXPECT_FAIL(nn_report_add(&r, "train_seconds", 1), "nn_report_add_timing");
 }
 
 /* logits of 4 examples, 3 classes; example 3 ties between classes 0 and 2: the first wins */
