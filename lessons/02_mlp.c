@@ -64,8 +64,10 @@ typedef struct hand_net {
 static double hand_forward_backward(const hand_net *net, hand_net *grad, const nn_real *X,
                                     const int *y, int B)
 {
-    nn_real *A = malloc(sizeof(nn_real) * B * HIDDEN), *Hd = malloc(sizeof(nn_real) * B * HIDDEN);
-    nn_real *Z = malloc(sizeof(nn_real) * B * CLASSES), *P = malloc(sizeof(nn_real) * B * CLASSES);
+    nn_real *A = nn_malloc(sizeof(nn_real) * B * HIDDEN);
+    nn_real *Hd = nn_malloc(sizeof(nn_real) * B * HIDDEN);
+    nn_real *Z = nn_malloc(sizeof(nn_real) * B * CLASSES);
+    nn_real *P = nn_malloc(sizeof(nn_real) * B * CLASSES);
 
     /* forward */
     nn_gemm(0, 1, B, HIDDEN, IN, 1, X, IN, net->W1, IN, 0, A, HIDDEN);            /* X W1^T */
@@ -141,7 +143,7 @@ static void spiral_boundary(const mlp *net, const nn_data *d, const char *dir)
     enum { G = 150 };
     const double lo = -1.3, hi = 1.3;
     static int grid[G * G];
-    nn_real *pts = malloc(sizeof(nn_real) * G * G * 2);
+    nn_real *pts = nn_malloc(sizeof(nn_real) * G * G * 2);
     for (int j = 0; j < G; j++)
         for (int i = 0; i < G; i++) {
             pts[2 * (j * G + i)] = (nn_real)(lo + (hi - lo) * (i + 0.5) / G);
@@ -166,8 +168,8 @@ static void take_rows(nn_data *out, const nn_data *d, const int *idx, int count)
 {
     *out = *d;
     out->n = count;
-    out->x = malloc(sizeof(nn_real) * (size_t)count * d->dim);
-    out->y = malloc(sizeof(int) * (size_t)count);
+    out->x = nn_malloc(sizeof(nn_real) * (size_t)count * d->dim);
+    out->y = nn_malloc(sizeof(int) * (size_t)count);
     nn_data_batch(d, idx, 0, count, out->x, out->y);
 }
 
@@ -182,8 +184,8 @@ static void csv_split(nn_data *train, nn_data *test, const nn_data *all, int max
         nn_fail("lesson02: %d rows in the CSV file; at least 10 are needed to hold some out "
                 "for testing", all->n);
     int ntest = all->n / 5;
-    int *train_idx = malloc(sizeof(int) * (size_t)(all->n - ntest));
-    int *test_idx = malloc(sizeof(int) * (size_t)ntest);
+    int *train_idx = nn_malloc(sizeof(int) * (size_t)(all->n - ntest));
+    int *test_idx = nn_malloc(sizeof(int) * (size_t)ntest);
     nn_metrics_split_stratified(train_idx, test_idx, all->y, all->n, all->classes, ntest, rng);
     nn_rng_shuffle(rng, train_idx, all->n - ntest); /* the split lists rows in file order */
     nn_rng_shuffle(rng, test_idx, ntest);
@@ -271,7 +273,7 @@ int main(int argc, char **argv)
     int spiral_steps = cli.quick ? 2000 : 6000;
     nn_optim opt;
     nn_optim_init(&opt, NN_OPTIM_MOMENTUM, &ps, 0.5f); /* w -= 0.5 b, b = 0.9 b + dL/dw */
-    double *spiral_loss = malloc(sizeof(double) * spiral_steps);
+    double *spiral_loss = nn_malloc(sizeof(double) * spiral_steps);
     for (int step = 0; step < spiral_steps; step++) {
         nn_tensor *xb = nn_graph_input(g, spirals.x, 2, spirals.n, IN);
         nn_tensor *l = nn_softmax_cross_entropy(g, spiral_net(g, &net, xb), spirals.y);
@@ -329,7 +331,7 @@ int main(int argc, char **argv)
            data_name, train.n, test.n, train.dim, train.classes, ps.count, epochs);
     double majority = 0; /* the baseline to beat: always answer the commonest training class */
     if (use_csv) {
-        int *count = calloc((size_t)train.classes, sizeof *count), top = 0;
+        int *count = nn_calloc((size_t)train.classes, sizeof *count), top = 0;
         for (int i = 0; i < train.n; i++) count[train.y[i]]++;
         for (int c = 1; c < train.classes; c++)
             if (count[c] > count[top]) top = c;
@@ -342,10 +344,12 @@ int main(int argc, char **argv)
     }
     printf("  epoch  train_loss  train_acc  test_loss  test_acc  seconds\n");
 
-    int *order = malloc(sizeof(int) * train.n), *yb = malloc(sizeof(int) * batch);
-    nn_real *xb = malloc(sizeof(nn_real) * batch * train.dim);
-    double *train_loss = malloc(sizeof(double) * epochs), *test_loss = malloc(sizeof(double) * epochs);
-    double *train_acc = malloc(sizeof(double) * epochs), *test_acc = malloc(sizeof(double) * epochs);
+    int *order = nn_malloc(sizeof(int) * train.n), *yb = nn_malloc(sizeof(int) * batch);
+    nn_real *xb = nn_malloc(sizeof(nn_real) * batch * train.dim);
+    double *train_loss = nn_malloc(sizeof(double) * epochs);
+    double *test_loss = nn_malloc(sizeof(double) * epochs);
+    double *train_acc = nn_malloc(sizeof(double) * epochs);
+    double *test_acc = nn_malloc(sizeof(double) * epochs);
     double train_seconds = 0;
     long step = 0;
     for (int epoch = 0; epoch < epochs; epoch++) {

@@ -157,9 +157,9 @@ static void train(mlp *m, const nn_data *d, run *r)
     nn_optim_init(&opt, NN_OPTIM_MOMENTUM, &m->ps, 0); /* b = 0.9 b + g;  w -= lr b */
     nn_rng data_rng;
     nn_rng_seed(&data_rng, r->data_seed);
-    int *order = malloc(sizeof(int) * d->n), *idx = malloc(sizeof(int) * global);
-    int *yb = malloc(sizeof(int) * global);
-    nn_real *xb = malloc(sizeof(nn_real) * global * d->dim);
+    int *order = nn_malloc(sizeof(int) * d->n), *idx = nn_malloc(sizeof(int) * global);
+    int *yb = nn_malloc(sizeof(int) * global);
+    nn_real *xb = nn_malloc(sizeof(nn_real) * global * d->dim);
     long step = 0;
     int mark = 0;
     for (int epoch = 0; epoch < r->epochs; epoch++) {
@@ -201,7 +201,7 @@ static void train(mlp *m, const nn_data *d, run *r)
             r->comm[step] = t3 - t2;
             if (at_mark) {
                 if (r->keep_marks) {
-                    r->mark_values[mark] = malloc(sizeof(nn_real) * m->ps.count);
+                    r->mark_values[mark] = nn_malloc(sizeof(nn_real) * m->ps.count);
                     memcpy(r->mark_values[mark], m->ps.values, sizeof(nn_real) * m->ps.count);
                 }
                 mark++;
@@ -224,8 +224,8 @@ static long evaluate(const mlp *m, const nn_data *d, int shards, int shard, doub
     nn_graph *g = nn_graph_new();
     g->grad = 0;
     g->training = 0;
-    int *idx = malloc(sizeof(int) * EVAL_BATCH), *yb = malloc(sizeof(int) * EVAL_BATCH);
-    nn_real *xb = malloc(sizeof(nn_real) * EVAL_BATCH * d->dim);
+    int *idx = nn_malloc(sizeof(int) * EVAL_BATCH), *yb = nn_malloc(sizeof(int) * EVAL_BATCH);
+    nn_real *xb = nn_malloc(sizeof(nn_real) * EVAL_BATCH * d->dim);
     long correct = 0;
     *loss_sum = 0;
     for (int i = shard; i < d->n;) {
@@ -255,7 +255,7 @@ static int by_value(const void *a, const void *b)
 
 static double median(const double *x, long n)
 {
-    double *c = malloc(sizeof(double) * n);
+    double *c = nn_malloc(sizeof(double) * n);
     memcpy(c, x, sizeof(double) * n);
     qsort(c, n, sizeof(double), by_value);
     double m = n % 2 ? c[n / 2] : 0.5 * (c[n / 2 - 1] + c[n / 2]);
@@ -270,7 +270,7 @@ static double median(const double *x, long n)
 
 static double pingpong_one_way(nn_real *buf, int count, int reps)
 {
-    double *t = calloc(reps, sizeof(double)), one_way;
+    double *t = nn_calloc(reps, sizeof(double)), one_way;
     MPI_Barrier(MPI_COMM_WORLD);
     for (int i = 0; i < reps && rank < 2; i++) {
         double t0 = MPI_Wtime();
@@ -291,7 +291,7 @@ static double pingpong_one_way(nn_real *buf, int count, int reps)
 
 static double allreduce_seconds(nn_real *buf, int count, int reps)
 {
-    double *t = calloc(reps, sizeof(double)), typical;
+    double *t = nn_calloc(reps, sizeof(double)), typical;
     MPI_Barrier(MPI_COMM_WORLD);
     for (int i = 0; i < reps; i++) {
         double t0 = MPI_Wtime();
@@ -415,7 +415,7 @@ int main(int argc, char **argv)
     mlp net, one; /* one: rank 0's one-process model (the check, then the replays) */
     mlp_init(&net, &rng);
     MPI_Bcast(net.ps.values, (int)net.ps.count, MPI_NN_REAL, 0, MPI_COMM_WORLD);
-    nn_real *initial = malloc(sizeof(nn_real) * net.ps.count);
+    nn_real *initial = nn_malloc(sizeof(nn_real) * net.ps.count);
     memcpy(initial, net.ps.values, sizeof(nn_real) * net.ps.count);
     if (root) mlp_init(&one, &rng);
 
@@ -441,9 +441,9 @@ int main(int argc, char **argv)
     for (long s = 1; s <= steps && dist.nmarks < MAX_MARKS - 1; s = s < 3 ? s + 1 : 2 * s)
         dist.mark_step[dist.nmarks++] = s; /* steps 1, 2, 3, 6, 12, 24, 48, 96, ... */
     if (dist.mark_step[dist.nmarks - 1] != steps) dist.mark_step[dist.nmarks++] = steps;
-    dist.loss = calloc(steps, sizeof(double));
-    dist.compute = calloc(steps, sizeof(double));
-    dist.comm = calloc(steps, sizeof(double));
+    dist.loss = nn_calloc(steps, sizeof(double));
+    dist.compute = nn_calloc(steps, sizeof(double));
+    dist.comm = nn_calloc(steps, sizeof(double));
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
     train(&net, &train_set, &dist);
@@ -451,12 +451,12 @@ int main(int argc, char **argv)
 
     /* the global loss of each step is the mean of the P local ones: one reduction at the end,
      * not one per step (the one collective per step stays the gradient all-reduce) */
-    double *global_loss = calloc(steps, sizeof(double));
+    double *global_loss = nn_calloc(steps, sizeof(double));
     MPI_Reduce(dist.loss, global_loss, (int)steps, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     for (long s = 0; s < steps; s++) global_loss[s] /= P;
 
     /* are the replicas still identical? every rank compares itself with rank 0's values */
-    nn_real *values0 = malloc(sizeof(nn_real) * net.ps.count);
+    nn_real *values0 = nn_malloc(sizeof(nn_real) * net.ps.count);
     memcpy(values0, net.ps.values, sizeof(nn_real) * net.ps.count);
     MPI_Bcast(values0, (int)net.ps.count, MPI_NN_REAL, 0, MPI_COMM_WORLD);
     double replica_diff = max_abs_diff(net.ps.values, values0, net.ps.count), replica_max;
@@ -473,14 +473,14 @@ int main(int argc, char **argv)
     /* a typical (median) step: compute and all-reduce of the slowest rank; whole step, rank 0 */
     double my_times[2] = {median(dist.compute, steps), median(dist.comm, steps)}, times[2];
     MPI_Reduce(my_times, times, 2, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-    double *step_total = malloc(sizeof(double) * steps);
+    double *step_total = nn_malloc(sizeof(double) * steps);
     for (long s = 0; s < steps; s++) step_total[s] = dist.compute[s] + dist.comm[s];
     double step_dist = median(step_total, steps);
 
     /* ---- 4. the wires: ping-pong latency and bandwidth, and the all-reduce alone ---- */
     double bytes = (double)net.ps.count * sizeof(nn_real), latency = 0, bandwidth = 0, t_allreduce = 0;
     if (P >= 2) {
-        nn_real *buf = calloc(net.ps.count, sizeof(nn_real));
+        nn_real *buf = nn_calloc(net.ps.count, sizeof(nn_real));
         latency = pingpong_one_way(buf, 1, 2000);                    /* alpha */
         double t_big = pingpong_one_way(buf, (int)net.ps.count, 50); /* alpha + n/bw */
         bandwidth = bytes / fmax(t_big - latency, 1e-9);
@@ -496,9 +496,9 @@ int main(int argc, char **argv)
     single.check = NULL, single.keep_marks = 1;
     double single_seconds = 0, single_acc = 0, single_loss = 0, dummy;
     if (root) {
-        single.loss = calloc(steps, sizeof(double));
-        single.compute = calloc(steps, sizeof(double));
-        single.comm = calloc(steps, sizeof(double));
+        single.loss = nn_calloc(steps, sizeof(double));
+        single.compute = nn_calloc(steps, sizeof(double));
+        single.comm = nn_calloc(steps, sizeof(double));
         memcpy(one.ps.values, initial, sizeof(nn_real) * one.ps.count);
         t0 = MPI_Wtime();
         train(&one, &train_set, &single);
@@ -508,9 +508,9 @@ int main(int argc, char **argv)
 
         reversed = single;
         reversed.reverse = 1;
-        reversed.loss = calloc(steps, sizeof(double));
-        reversed.compute = calloc(steps, sizeof(double));
-        reversed.comm = calloc(steps, sizeof(double));
+        reversed.loss = nn_calloc(steps, sizeof(double));
+        reversed.compute = nn_calloc(steps, sizeof(double));
+        reversed.comm = nn_calloc(steps, sizeof(double));
         memcpy(one.ps.values, initial, sizeof(nn_real) * one.ps.count);
         train(&one, &train_set, &reversed);
         (void)evaluate(&one, &test_set, 1, 0, &dummy);
@@ -572,7 +572,7 @@ int main(int argc, char **argv)
                       "step", "max abs difference", diffs, 3, 1);
         /* rank 0's step times sorted: x% of the steps took at most y ms (the median at 50%;
          * the tail is the steps that waited for the other rank or for another program) */
-        double *pct = malloc(sizeof(double) * steps);
+        double *pct = nn_malloc(sizeof(double) * steps);
         for (long s = 0; s < steps; s++) {
             pct[s] = 100.0 * (s + 0.5) / steps;
             dist.compute[s] *= 1e3, dist.comm[s] *= 1e3, step_total[s] *= 1e3;
