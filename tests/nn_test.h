@@ -9,7 +9,9 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/nn.h"
 
@@ -60,6 +62,24 @@ void nn_test_fail_handler(const char *message);
         (void)state;                                                                       \
         nn_graph_free(g);                                                                  \
         return 0;                                                                          \
+    }
+
+/* NN_TEST_TMPDIR_FIXTURE("name"): a fresh directory /tmp/deepc-name-XXXXXX in `tmpdir`, made
+ * by make_tmpdir and removed with everything in it by remove_tmpdir (cmocka setup/teardown) */
+#define NN_TEST_TMPDIR_FIXTURE(name)                                                       \
+    static char tmpdir[64];                                                                \
+    static int make_tmpdir(void **state)                                                   \
+    {                                                                                      \
+        (void)state;                                                                       \
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/deepc-%s-XXXXXX", name);                     \
+        return mkdtemp(tmpdir) ? 0 : -1;                                                   \
+    }                                                                                      \
+    static int remove_tmpdir(void **state)                                                 \
+    {                                                                                      \
+        (void)state;                                                                       \
+        char cmd_[128];                                                                    \
+        snprintf(cmd_, sizeof cmd_, "rm -rf '%s'", tmpdir);                                \
+        return system(cmd_) == 0 ? 0 : -1;                                                 \
     }
 
 /* |a - b| <= atol + rtol * |ref| elementwise; on failure names the worst element */

@@ -11,22 +11,7 @@
 
 NN_TEST_DEFINE_FAIL_HANDLER
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/deepc_test_csv_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd);
-}
+NN_TEST_TMPDIR_FIXTURE("csv")
 
 /* tmpdir/name (one of 8 rotating static buffers) */
 static const char *path_of(const char *name)

@@ -9,22 +9,7 @@
 
 NN_TEST_DEFINE_FAIL_HANDLER
 
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(dir, "/tmp/deepc-metrics-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
+NN_TEST_TMPDIR_FIXTURE("metrics")
 
 /* |got - want| <= tol, or fail naming the expression and the line */
 static void near_at(double got, double want, double tol, const char *expr, int line)
@@ -372,7 +357,7 @@ static int exists(const char *name, const char *ext)
 {
     char path[256];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    snprintf(path, sizeof path, "%s/%s.%s", tmpdir, name, ext);
     return stat(path, &st) == 0 && st.st_size > 0;
 }
 
@@ -382,26 +367,26 @@ static void test_heatmap_figures(void **state)
     int cm[9];
     nn_metrics_confusion(cm, truth3, pred3, 10, 3);
     const char *names[3] = {"cat", "dog \"the\" hound", "bird"};
-    nn_plot_confusion(dir, "confusion", "a confusion matrix", cm, 3, names);
+    nn_plot_confusion(tmpdir, "confusion", "a confusion matrix", cm, 3, names);
     const double v[6] = {0.1, -2, 3, 4.5, 5, 6};
-    nn_plot_heatmap(dir, "heat", "a heat map", "x", "y", v, 2, 3, NULL, NULL, "%.1f");
+    nn_plot_heatmap(tmpdir, "heat", "a heat map", "x", "y", v, 2, 3, NULL, NULL, "%.1f");
     const char *figs[2] = {"confusion", "heat"};
     for (int i = 0; i < 2; i++) {
         assert_true(exists(figs[i], "dat"));
         assert_true(exists(figs[i], "gp"));
         if (nn_plot_have_gnuplot() && !exists(figs[i], "png"))
-            fail_msg("gnuplot is installed but %s/%s.png was not rendered", dir, figs[i]);
+            fail_msg("gnuplot is installed but %s/%s.png was not rendered", tmpdir, figs[i]);
     }
     /* the .dat of the confusion matrix: colour = row fraction, text = count; row 0 is 2 1 1 */
     char path[256], buf[2048];
-    snprintf(path, sizeof path, "%s/confusion.dat", dir);
+    snprintf(path, sizeof path, "%s/confusion.dat", tmpdir);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     size_t len = fread(buf, 1, sizeof buf - 1, f);
     buf[len] = 0;
     fclose(f);
     assert_non_null(strstr(buf, "0 0 0.5 2\n1 0 0.25 1\n2 0 0.25 1\n"));
-    EXPECT_FAIL(nn_plot_heatmap(dir, "bad", "t", "x", "y", v, 0, 3, NULL, NULL, NULL), "needs at least one cell");
+    EXPECT_FAIL(nn_plot_heatmap(tmpdir, "bad", "t", "x", "y", v, 0, 3, NULL, NULL, NULL), "needs at least one cell");
 }
 
 static void test_bad_input_is_refused(void **state)
@@ -431,7 +416,7 @@ static void test_bad_input_is_refused(void **state)
     EXPECT_FAIL(nn_metrics_kfold(fold, 4, 1, &rng), "k = 1 folds");
     EXPECT_FAIL(nn_metrics_kfold_stratified(fold, (int[]){0, 1, 0, 1}, 4, 2, 0, &rng), "k = 0 folds");
     EXPECT_FAIL(nn_metrics_fold_indices(out, out, (int[]){0, 1, 0, 1}, 4, 2), "no example is in fold 2");
-    EXPECT_FAIL(nn_plot_confusion(dir, "bad", "t", (int[]){1, -1, 0, 0}, 2, NULL), "entry 1 is negative");
+    EXPECT_FAIL(nn_plot_confusion(tmpdir, "bad", "t", (int[]){1, -1, 0, 0}, 2, NULL), "entry 1 is negative");
 }
 
 int main(void)
@@ -444,5 +429,5 @@ int main(void)
         cmocka_unit_test(test_kfold),              cmocka_unit_test(test_tables),
         cmocka_unit_test(test_heatmap_figures),    cmocka_unit_test(test_bad_input_is_refused),
     };
-    return cmocka_run_group_tests_name("evaluation metrics", tests, setup, teardown);
+    return cmocka_run_group_tests_name("evaluation metrics", tests, make_tmpdir, remove_tmpdir);
 }

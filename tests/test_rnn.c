@@ -242,12 +242,12 @@ static void test_cells_match_reference(void **state)
 
 /* ---- the text loader ---- */
 
-static char dir[256];
+NN_TEST_TMPDIR_FIXTURE("rnn")
 
 static void write_file(const char *name, const void *data, size_t n)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, n, f), n);
@@ -257,7 +257,7 @@ static void write_file(const char *name, const void *data, size_t n)
 static const char *path_of(const char *name)
 {
     static char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     return path;
 }
 
@@ -375,7 +375,7 @@ static void test_text_bad_files(void **state)
     EXPECT_FAIL(nn_text_load_file(&t, path_of("short.txt"), 0.1),
                 "short.txt holds 14 characters of text; at least 1000");
     EXPECT_FAIL(nn_text_load_file(&t, path_of("missing.txt"), 0.1), "cannot open");
-    EXPECT_FAIL(nn_text_load_file(&t, dir, 0.1), "is a directory");
+    EXPECT_FAIL(nn_text_load_file(&t, tmpdir, 0.1), "is a directory");
     memset(bin, 'a', sizeof bin);
     write_file("ok.txt", bin, sizeof bin);
     EXPECT_FAIL(nn_text_load_file(&t, path_of("ok.txt"), 1.0), "must be in [0, 1)");
@@ -385,7 +385,7 @@ static void test_fortune_directory(void **state)
 {
     (void)state;
     char fdir[300];
-    snprintf(fdir, sizeof fdir, "%s/fortunes", dir);
+    snprintf(fdir, sizeof fdir, "%s/fortunes", tmpdir);
     assert_int_equal(mkdir(fdir, 0755), 0);
     /* 40 records in two files, 29 characters each with its "%\n"; an index file and a link
      * that must be skipped; an empty record and an empty file that add nothing */
@@ -402,7 +402,7 @@ static void test_fortune_directory(void **state)
     write_file("fortunes/beta", b, strlen(b) - 2); /* the last record without its "%" */
     write_file("fortunes/alpha.dat", "\0\0\0\2binary", 10);
     write_file("fortunes/empty", "", 0);
-    snprintf(path, sizeof path, "%s/fortunes/alpha.u8", dir);
+    snprintf(path, sizeof path, "%s/fortunes/alpha.u8", tmpdir);
     assert_int_equal(symlink("alpha", path), 0);
     nn_text t;
     nn_text_load_fortunes(&t, fdir, 0.1);
@@ -423,14 +423,14 @@ static void test_fortune_directory(void **state)
     /* a binary fortune file is named; a missing directory says what to install */
     write_file("fortunes/gamma", "\x7f" "ELF\0\0", 6);
     EXPECT_FAIL(nn_text_load_fortunes(&t, fdir, 0.1), "fortunes/gamma holds a NUL byte");
-    snprintf(path, sizeof path, "%s/fortunes/gamma", dir);
+    snprintf(path, sizeof path, "%s/fortunes/gamma", tmpdir);
     unlink(path);
     setenv("NN_FORTUNES", "/nonexistent/fortunes", 1);
     EXPECT_FAIL(nn_text_load_fortunes(&t, NULL, 0.1), "install the fortunes package");
     unsetenv("NN_FORTUNES");
-    EXPECT_FAIL(nn_text_load_fortunes(&t, dir, 0.1), "holds no fortune files"); /* all *.txt */
+    EXPECT_FAIL(nn_text_load_fortunes(&t, tmpdir, 0.1), "holds no fortune files"); /* all *.txt */
     /* a directory of fortunes too small to learn from */
-    snprintf(path, sizeof path, "%s/tiny", dir);
+    snprintf(path, sizeof path, "%s/tiny", tmpdir);
     assert_int_equal(mkdir(path, 0755), 0);
     write_file("tiny/one", "A single fortune.\n%\nAnd another.\n", 33);
     /* 18 + 13 characters, each record followed by "%\n": 35 */
@@ -457,21 +457,6 @@ static void test_fortunes_package(void **state)
     nn_text_free(&t);
 }
 
-static int text_setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/deepc_test_rnn_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int text_teardown(void **state)
-{
-    (void)state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +471,6 @@ int main(void)
         cmocka_unit_test(test_fortune_directory),
         cmocka_unit_test(test_fortunes_package),
     };
-    return cmocka_run_group_tests_name("sequence layers and text corpora", tests, text_setup,
-                                       text_teardown);
+    return cmocka_run_group_tests_name("sequence layers and text corpora", tests, make_tmpdir,
+                                       remove_tmpdir);
 }

@@ -9,22 +9,7 @@
 
 NN_TEST_DEFINE_FAIL_HANDLER
 
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(dir, "/tmp/deepc-tools-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
+NN_TEST_TMPDIR_FIXTURE("tools")
 
 static size_t slurp(const char *path, char *buf, size_t len)
 {
@@ -40,7 +25,7 @@ static void test_npy_bytes(void **state)
 {
     (void)state;
     char path[128], buf[4096];
-    snprintf(path, sizeof path, "%s/x.npy", dir);
+    snprintf(path, sizeof path, "%s/x.npy", tmpdir);
     const nn_real x[6] = {1, 2, 3, 4, 5, 6};
     nn_io_write_npy(path, x, 2, (int[]){2, 3});
     size_t n = slurp(path, buf, sizeof buf);
@@ -57,7 +42,7 @@ static void test_npy_bytes(void **state)
     nn_io_write_npy(path, x, 1, (int[]){6});
     slurp(path, buf, sizeof buf);
     assert_non_null(strstr(buf + 10, "'shape': (6,), }"));
-    snprintf(path, sizeof path, "%s/x.npy.tmp.%ld", dir, (long)getpid());
+    snprintf(path, sizeof path, "%s/x.npy.tmp.%ld", tmpdir, (long)getpid());
     assert_int_equal(access(path, F_OK), -1); /* the atomic write left nothing behind */
 }
 
@@ -73,7 +58,7 @@ static void test_npy_read(void **state)
 {
     (void)state;
     char path[128], buf[4096];
-    snprintf(path, sizeof path, "%s/r.npy", dir);
+    snprintf(path, sizeof path, "%s/r.npy", tmpdir);
     const nn_real x[6] = {1, -2, 3.5f, 4, 5, 6};
     nn_io_write_npy(path, x, 3, (int[]){1, 2, 3});
     int ndim, shape[NN_MAX_DIMS];
@@ -98,7 +83,7 @@ static void test_npy_read(void **state)
     descr[0] = '>';
     write_bytes(path, buf, n);
     EXPECT_FAIL(nn_io_read_npy(path, &ndim, shape), "little-endian");
-    snprintf(path, sizeof path, "%s/missing.npy", dir);
+    snprintf(path, sizeof path, "%s/missing.npy", tmpdir);
     EXPECT_FAIL(nn_io_read_npy(path, &ndim, shape), "cannot open");
 }
 
@@ -106,8 +91,8 @@ static void test_report(void **state)
 {
     (void)state;
     char out_path[128], json_path[128], buf[2048];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
-    snprintf(json_path, sizeof json_path, "%s/metrics.json", dir);
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmpdir);
+    snprintf(json_path, sizeof json_path, "%s/metrics.json", tmpdir);
     pid_t pid = fork();
     if (pid == 0) { /* capture the child's stdout in a file */
         if (!freopen(out_path, "w", stdout)) _exit(3);
@@ -117,7 +102,7 @@ static void test_report(void **state)
         nn_report_add_int(&r, "epochs", 12);
         nn_report_add_timing(&r, "train_seconds", 95.14);
         nn_report_add(&r, "diverged", NAN);
-        nn_report_finish(&r, dir);
+        nn_report_finish(&r, tmpdir);
         _exit(0);
     }
     int status;
@@ -129,7 +114,7 @@ static void test_report(void **state)
     /* metrics.json: what the seed determines; timing.json: what the clock measured */
     assert_string_equal(buf, "{\n  \"lesson\": \"07\",\n  \"test_accuracy\": 0.91234,\n  \"epochs\": 12,\n"
                              "  \"diverged\": null\n}\n");
-    snprintf(json_path, sizeof json_path, "%s/timing.json", dir);
+    snprintf(json_path, sizeof json_path, "%s/timing.json", tmpdir);
     slurp(json_path, buf, sizeof buf);
     assert_string_equal(buf, "{\n  \"lesson\": \"07\",\n  \"train_seconds\": 95.14\n}\n");
     nn_report r;
@@ -161,20 +146,20 @@ static void test_figures(void **state)
     (void)state;
     double y[5] = {5, 3, 2, 1.5, 1.2};
     nn_plot_series s = {"loss", NULL, y, 5};
-    nn_plot_lines(dir, "curve", "a \"quoted\" title", "epoch", "loss", &s, 1, 1);
+    nn_plot_lines(tmpdir, "curve", "a \"quoted\" title", "epoch", "loss", &s, 1, 1);
     const nn_real pts[8] = {0, 0, 1, 1, -1, 0.5f, 0.3f, -0.2f};
     const int labels[4] = {0, 1, 1, 0}, grid[4] = {0, 1, 1, 0};
-    nn_plot_scatter(dir, "points", "points", pts, labels, 4, NULL);
-    nn_plot_boundary(dir, "boundary", "boundary", grid, 2, 2, -1, 1, -1, 1, pts, labels, 4);
+    nn_plot_scatter(tmpdir, "points", "points", pts, labels, 4, NULL);
+    nn_plot_boundary(tmpdir, "boundary", "boundary", grid, 2, 2, -1, 1, -1, 1, pts, labels, 4);
     nn_real img[2 * 9] = {0, 0.5f, 1, 0.2f, 0.2f, 0.2f, 1, 0, 1};
-    nn_plot_images(dir, "images", "images", img, 2, 3, 3, 2, 1);
+    nn_plot_images(tmpdir, "images", "images", img, 2, 3, 3, 2, 1);
     const char *names[] = {"curve", "points", "boundary", "images"};
     for (int i = 0; i < 4; i++) {
-        assert_true(exists(dir, names[i], "dat"));
-        assert_true(exists(dir, names[i], "gp"));
+        assert_true(exists(tmpdir, names[i], "dat"));
+        assert_true(exists(tmpdir, names[i], "gp"));
         if (nn_plot_have_gnuplot()) {
             char path[256], magic[8] = {0};
-            snprintf(path, sizeof path, "%s/%s.png", dir, names[i]);
+            snprintf(path, sizeof path, "%s/%s.png", tmpdir, names[i]);
             FILE *f = fopen(path, "rb");
             if (!f) fail_msg("gnuplot is installed but %s was not rendered", path);
             assert_int_equal(fread(magic, 1, 8, f), 8);
@@ -184,18 +169,18 @@ static void test_figures(void **state)
     }
     char buf[4096];
     char path[256];
-    snprintf(path, sizeof path, "%s/curve.gp", dir);
+    snprintf(path, sizeof path, "%s/curve.gp", tmpdir);
     slurp(path, buf, sizeof buf);
     assert_non_null(strstr(buf, "set title \"a \\\"quoted\\\" title\""));
     assert_non_null(strstr(buf, "set logscale y"));
 
     /* the scatter legend: "class k" by default, or the names given (quoted for gnuplot) */
-    snprintf(path, sizeof path, "%s/points.gp", dir);
+    snprintf(path, sizeof path, "%s/points.gp", tmpdir);
     slurp(path, buf, sizeof buf);
     assert_non_null(strstr(buf, "title \"class 1\""));
     const char *const kinds[] = {"T-shirt/top", "a \"Trouser\""};
-    nn_plot_scatter(dir, "named", "named", pts, labels, 4, kinds);
-    snprintf(path, sizeof path, "%s/named.gp", dir);
+    nn_plot_scatter(tmpdir, "named", "named", pts, labels, 4, kinds);
+    snprintf(path, sizeof path, "%s/named.gp", tmpdir);
     slurp(path, buf, sizeof buf);
     assert_non_null(strstr(buf, "title \"T-shirt/top\""));
     assert_non_null(strstr(buf, "title \"a \\\"Trouser\\\"\""));
@@ -203,8 +188,8 @@ static void test_figures(void **state)
 
     /* an empty series keeps its own gnuplot index, so later series keep their legend entries */
     nn_plot_series three[3] = {{"a", NULL, y, 5}, {"diverged", NULL, NULL, 0}, {"c", NULL, y, 2}};
-    nn_plot_lines(dir, "gaps", "three series, one empty", "x", "y", three, 3, 0);
-    snprintf(path, sizeof path, "%s/gaps.dat", dir);
+    nn_plot_lines(tmpdir, "gaps", "three series, one empty", "x", "y", three, 3, 0);
+    snprintf(path, sizeof path, "%s/gaps.dat", tmpdir);
     slurp(path, buf, sizeof buf);
     assert_non_null(strstr(buf, "# series 1: diverged\n# x y\nNaN NaN\n\n\n# series 2: c"));
 }
@@ -213,7 +198,7 @@ static void test_cli_good_flags(void **state)
 {
     (void)state;
     char out[128];
-    snprintf(out, sizeof out, "--out=%s/a/b", dir);
+    snprintf(out, sizeof out, "--out=%s/a/b", tmpdir);
     char *argv[] = {"lesson07", "--quick", "--seed", "123", "--epochs=4", "--kernels", "naive",
                     "--threads", "1", out};
     nn_cli cli;
@@ -226,7 +211,7 @@ static void test_cli_good_flags(void **state)
     assert_int_equal(cli.threads, 1);
     assert_int_equal(nn_cli_epochs(&cli, 20, 2), 4);
     char sub[160];
-    snprintf(sub, sizeof sub, "%s/a/b", dir);
+    snprintf(sub, sizeof sub, "%s/a/b", tmpdir);
     struct stat st;
     assert_true(stat(sub, &st) == 0 && S_ISDIR(st.st_mode));
     char *plain[] = {"lesson07"};
@@ -334,5 +319,5 @@ int main(void)
         cmocka_unit_test(test_cli_good_flags), cmocka_unit_test(test_cli_bad_flags_exit_2),
         cmocka_unit_test(test_cli_file_flag), cmocka_unit_test(test_sample_logits),
     };
-    return cmocka_run_group_tests_name("lesson tools", tests, setup, teardown);
+    return cmocka_run_group_tests_name("lesson tools", tests, make_tmpdir, remove_tmpdir);
 }
